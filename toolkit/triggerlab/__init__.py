@@ -1,0 +1,80 @@
+"""triggerlab: design, forecast and send External Trigger campaigns.
+
+Public names load on first use (PEP 562), so ``import triggerlab`` stays light: it never imports
+ipywidgets, httpx or jupyter, and DuckDB and polars only when a name that needs them is touched.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from triggerlab.errors import (
+    CampaignError,
+    DeliveryRejected,
+    Finding,
+    InputError,
+    PayloadError,
+    SendError,
+    SimulationError,
+    TemplateError,
+    TemplateSyntaxError,
+    TransportError,
+    TriggerlabError,
+)
+
+if TYPE_CHECKING:
+    from triggerlab.campaign import Campaign
+    from triggerlab.files import load_campaign, load_settings, save_campaign
+    from triggerlab.settings import Settings
+    from triggerlab.validation import validate_file
+    from triggerlab.workspace import Workspace, publish
+
+__version__ = "0.1.0"
+
+#: public name -> the module that defines it (imported on first use)
+_LAZY: dict[str, str] = {
+    "Campaign": "triggerlab.campaign",
+    "Settings": "triggerlab.settings",
+    "Workspace": "triggerlab.workspace",
+    "load_campaign": "triggerlab.files",
+    "load_settings": "triggerlab.files",
+    "publish": "triggerlab.workspace",
+    "save_campaign": "triggerlab.files",
+    "validate_file": "triggerlab.validation",
+}
+
+__all__ = [
+    "Campaign",
+    "CampaignError",
+    "DeliveryRejected",
+    "Finding",
+    "InputError",
+    "PayloadError",
+    "SendError",
+    "Settings",
+    "SimulationError",
+    "TemplateError",
+    "TemplateSyntaxError",
+    "TransportError",
+    "TriggerlabError",
+    "Workspace",
+    "load_campaign",
+    "load_settings",
+    "publish",
+    "save_campaign",
+    "validate_file",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'triggerlab' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

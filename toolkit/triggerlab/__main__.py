@@ -1,0 +1,5 @@
+import sys
+
+from triggerlab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import argparse
+
+from triggerlab.workspace import DEFAULT_WORKSPACE, publish
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "publish", help="validate, store in the workspace, and write the campaign id into the file"
+    )
+    p.add_argument("campaigns", nargs="+", metavar="CAMPAIGN")
+    p.add_argument("--workspace", default=DEFAULT_WORKSPACE, help="workspace DuckDB file (%(default)s)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for path in args.campaigns:
+        published = publish(path, workspace=args.workspace)
+        print(f"{path}: published {published.name!r} as campaign {published.id} version {published.version}")
+    return 0
