@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
+from triggerlab.errors import CampaignError
 from triggerlab.workspace import DEFAULT_WORKSPACE, publish
 
 
@@ -15,7 +17,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    refused = 0
     for path in args.campaigns:
-        published = publish(path, workspace=args.workspace)
+        try:
+            published = publish(path, workspace=args.workspace)
+        except CampaignError as exc:
+            refused += 1
+            print(exc, file=sys.stderr)
+            continue
         print(f"{path}: published {published.name!r} as campaign {published.id} version {published.version}")
-    return 0
+    return 1 if refused else 0
