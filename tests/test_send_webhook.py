@@ -7,8 +7,8 @@ import base64
 from urllib.parse import parse_qs
 
 import pytest
-from tests.send_receivers import Answer, HttpReceiver, Received
 
+from tests.send_receivers import Answer, HttpReceiver, Received
 from triggerlab.delivery import (
     DeliveryLog,
     OutgoingMessage,
@@ -184,7 +184,7 @@ def test_oauth_token_is_refreshed_when_it_expires_and_after_a_401() -> None:
 def test_private_targets_are_refused_unless_allowed(url: str) -> None:
     log = DeliveryLog.memory()
     run([message(1, url)], WebhookTransport(), log)
-    [(identity, state, attempts, code, reason)] = states(log)
+    [(_, state, attempts, code, reason)] = states(log)
     assert (state, attempts, code) == ("dead", 1, None)
     assert "private/loopback/link-local address; allow its network explicitly" in str(reason)
 
