@@ -45,21 +45,37 @@ CREATE TABLE IF NOT EXISTS delivery_log (
 CREATE VIEW IF NOT EXISTS deliveries AS
 SELECT
     key,
-    arg_max(state, seq) AS state,
-    arg_max(transport, seq) AS transport,
-    any_value(channel) AS channel,
-    any_value(campaign_id) AS campaign_id,
-    any_value(identity) AS identity,
-    any_value(request_id) AS request_id,
-    any_value(recipient) AS recipient,
-    max(attempts) AS attempts,
-    arg_max(response_code, seq) AS response_code,
-    arg_max(reason, seq) AS reason,
-    min(logged_at) AS first_logged_at,
-    max(logged_at) AS updated_at,
-    max(logged_at) FILTER (WHERE state = 'sent') AS sent_at
-FROM delivery_log
-GROUP BY key;
+    last.state,
+    last.transport,
+    channel,
+    campaign_id,
+    identity,
+    request_id,
+    recipient,
+    attempts,
+    last.response_code,
+    last.reason,
+    first_logged_at,
+    updated_at,
+    sent_at
+FROM (
+    SELECT
+        key,
+        -- one struct, because arg_max skips NULL values and a NULL reason must win over an older one
+        arg_max({'state': state, 'transport': transport, 'response_code': response_code, 'reason': reason}, seq)
+            AS last,
+        any_value(channel) AS channel,
+        any_value(campaign_id) AS campaign_id,
+        any_value(identity) AS identity,
+        any_value(request_id) AS request_id,
+        any_value(recipient) AS recipient,
+        max(attempts) AS attempts,
+        min(logged_at) AS first_logged_at,
+        max(logged_at) AS updated_at,
+        max(logged_at) FILTER (WHERE state = 'sent') AS sent_at
+    FROM delivery_log
+    GROUP BY key
+);
 """
 
 _COLUMNS = (
