@@ -6,6 +6,7 @@ it shows and :func:`to_svg` renders it offline through vl-convert (no CDN, no br
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,6 +23,11 @@ __all__ = ["Charts", "build_charts", "timeline_step", "to_svg"]
 
 _WIDTH = 560
 _HOURLY_SPAN_LIMIT_S = 3 * 86400
+
+
+def _count_axis(top: int) -> alt.Axis:
+    """Counts are whole rows: ask for at most ``top`` ticks so a small run gets no 0.5 steps."""
+    return alt.Axis(format=",d", tickCount=max(1, min(top, 8)))
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ def funnel_chart(result: SimulationResult) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y("status:N", sort=list(STATUSES), title=None),
-            x=alt.X("count:Q", title="recipient rows"),
+            x=alt.X("count:Q", title="recipient rows", axis=_count_axis(max(v["count"] for v in values))),
             color=alt.Color(
                 "stage:N",
                 scale=alt.Scale(
@@ -107,6 +113,10 @@ def timeline_chart(result: SimulationResult, *, local: bool = False) -> alt.Char
         }
         for row in frame.iter_rows(named=True)
     ]
+    per_period: Counter[str] = Counter()
+    for value in values:
+        per_period[value["period"]] += value["sent"]
+    top = max(per_period.values(), default=0)
     unit: Literal["utcyearmonthdatehours", "utcyearmonthdate"] = (
         "utcyearmonthdatehours" if every == "1h" else "utcyearmonthdate"
     )
@@ -116,7 +126,7 @@ def timeline_chart(result: SimulationResult, *, local: bool = False) -> alt.Char
         .mark_bar()
         .encode(
             x=alt.X("period:T", timeUnit=unit, title=None),
-            y=alt.Y("sum(sent):Q", title="messages sent"),
+            y=alt.Y("sum(sent):Q", title="messages sent", axis=_count_axis(top)),
             color=alt.Color("campaign_id:N", title="campaign"),
             tooltip=[
                 alt.Tooltip("period:T", timeUnit=unit),
@@ -159,7 +169,7 @@ def uplift_chart(result: SimulationResult) -> alt.LayerChart | None:
         ],
     )
     zero = alt.Chart(_inline([{"x": 0}])).mark_rule(strokeDash=[4, 4], color="#6b7280").encode(x="x:Q")
-    return alt.LayerChart(layer=[interval, point, zero], width=_WIDTH)
+    return alt.LayerChart(layer=[interval, point, zero], width=_WIDTH, height=max(60, 30 * len(values)))
 
 
 def build_charts(result: SimulationResult) -> Charts:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["compact_html", "fmt", "report_html"]
 
+#: a report stays readable when reasons carry details (render errors): the rest is in ``.reasons()``
+REASON_ROWS = 100
 _NONE = "&#8212;"  # an em dash for a value that does not exist (empty group, no revenue property)
 
 _STYLE = """
@@ -26,7 +28,7 @@ max-width:1100px;padding:0 1rem}
 h1{font-size:1.6rem;margin:0 0 .3rem}h2{font-size:1.15rem;margin:2rem 0 .6rem;border-bottom:1px solid #e5e7eb}
 table.tl{border-collapse:collapse;margin:.4rem 0 1rem}
 table.tl th,table.tl td{padding:.25rem .6rem;border-bottom:1px solid #e5e7eb;text-align:right}
-table.tl th:first-child,table.tl td:first-child,table.tl td.text{text-align:left}
+table.tl td{white-space:nowrap}table.tl .text{text-align:left}
 table.tl th{background:#f9fafb;font-weight:600}
 .cards{display:flex;gap:.8rem;flex-wrap:wrap}
 .card{border:1px solid #e5e7eb;border-radius:8px;padding:.6rem 1rem}.card b{display:block;font-size:1.3rem}
@@ -58,7 +60,10 @@ def fmt(value: Any, kind: str = "int") -> str:
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, text_columns: int = 1) -> str:
     """Cells are HTML already (callers escape text); the first ``text_columns`` columns align left."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    head = "".join(
+        f'<th class="text">{escape(h)}</th>' if i < text_columns else f"<th>{escape(h)}</th>"
+        for i, h in enumerate(headers)
+    )
     body = "".join(
         "<tr>"
         + "".join(
@@ -154,11 +159,16 @@ def _campaign_table(result: SimulationResult, summary: dict[str, Any]) -> str:
 
 
 def _reason_table(result: SimulationResult) -> str:
+    reasons = result.reasons()
     rows = [
         [escape(r["status"]), escape(r["reason"]) if r["reason"] is not None else _NONE, fmt(r["count"])]
-        for r in result.reasons().iter_rows(named=True)
+        for r in reasons.head(REASON_ROWS).iter_rows(named=True)
     ]
-    return _table(["status", "reason", "rows"], rows, text_columns=2)
+    table = _table(["status", "reason", "rows"], rows, text_columns=2)
+    if reasons.height > REASON_ROWS:
+        more = fmt(reasons.height - REASON_ROWS)
+        table += f'<p class="muted">{more} more (status, reason) pairs: see SimulationResult.reasons()</p>'
+    return table
 
 
 def _warnings(warnings: Sequence[str]) -> str:
@@ -199,7 +209,9 @@ def report_html(result: SimulationResult) -> str:
         to_svg(charts.funnel),
         _funnel_table(result),
         "<h2>Deliveries over time</h2>",
-        to_svg(charts.timeline),
+        to_svg(charts.timeline)
+        if summary["statuses"]["sent"]
+        else '<p class="muted">No message was sent.</p>',
         "<h2>Goal uplift</h2>",
         _uplift_tables(result),
         uplift_svg,
