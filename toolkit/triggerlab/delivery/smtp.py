@@ -51,8 +51,9 @@ def email_message(message: OutgoingMessage) -> EmailMessage:
         mail["Subject"] = str(fields["subject"])
     except ValueError as exc:
         raise DeliveryRejected(f"bad e-mail header: {exc}") from None
-    mail["Message-ID"] = f"<{message.key}@triggerlab>"
-    mail["X-Idempotency-Key"] = message.key
+    # The Message-ID is the e-mail world's idempotency key. 48 of the key's 64 hex digits (192 bits) keep
+    # the header line within 78 characters, so it is never folded.
+    mail["Message-ID"] = f"<{message.key[:48]}@triggerlab>"
     text, markup = fields.get("text"), fields.get("html")
     if markup and fields.get("preheader"):
         markup = _with_preheader(str(markup), str(fields["preheader"]))
