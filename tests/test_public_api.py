@@ -17,6 +17,7 @@ EXPECTED = [
     "SendError",
     "Settings",
     "SimulationError",
+    "SimulationResult",
     "TemplateError",
     "TemplateSyntaxError",
     "TransportError",

@@ -26,6 +26,7 @@ from triggerlab.errors import (
 if TYPE_CHECKING:
     from triggerlab.campaign import Campaign
     from triggerlab.files import load_campaign, load_settings, save_campaign
+    from triggerlab.results import SimulationResult
     from triggerlab.settings import Settings
     from triggerlab.validation import validate_file
     from triggerlab.workspace import Workspace, publish
@@ -36,6 +37,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "Campaign": "triggerlab.campaign",
     "Settings": "triggerlab.settings",
+    "SimulationResult": "triggerlab.results",
     "Workspace": "triggerlab.workspace",
     "load_campaign": "triggerlab.files",
     "load_settings": "triggerlab.files",
@@ -54,6 +56,7 @@ __all__ = [
     "SendError",
     "Settings",
     "SimulationError",
+    "SimulationResult",
     "TemplateError",
     "TemplateSyntaxError",
     "TransportError",
