@@ -1,0 +1,235 @@
+"""CampaignBuilder as a view over Campaign: load, edit, errors next to fields, Publish state, publish."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from triggerlab.campaign import Campaign
+from triggerlab.files import load_campaign
+from triggerlab.widgets.builder import CampaignBuilder
+from triggerlab.workspace import Workspace
+
+SAMPLES = ("order_confirmation", "fitness_milestone", "subscription_upgrade")
+
+
+@pytest.fixture
+def fitness(sample_dir: Path) -> Campaign:
+    return load_campaign(sample_dir / "campaigns" / "fitness_milestone.yaml")
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_loading_a_campaign_gives_it_back_unchanged(sample_dir: Path, name: str) -> None:
+    campaign = load_campaign(sample_dir / "campaigns" / f"{name}.yaml")
+    builder = CampaignBuilder(campaign=campaign)
+    assert builder.errors == []
+    assert builder.campaign == campaign
+    assert builder.publish_button.disabled is False
+
+
+def test_every_section_is_shown_in_the_products_order() -> None:
+    heads = [child.children[0].value for child in CampaignBuilder().children[2:]]
+    titles = [head.split("</span>")[1].split("</div>")[0] for head in heads]
+    assert titles == [
+        "Start",
+        "Goal",
+        "Audience",
+        "Control group",
+        "Targeting cap",
+        "Message",
+        "Schedule",
+        "Delivery",
+        "Review and publish",
+        "Forecast",
+    ]
+
+
+def test_a_cap_below_100_shows_the_rule_next_to_the_cap_and_blocks_publish(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    builder.cap.cap.input.value = "50"
+    assert builder.cap.cap.messages == ("must be 100 or more (got 50)",)
+    assert builder.cap.cap.error.value == "must be 100 or more (got 50)"
+    assert builder.campaign is None
+    assert [(f.path, f.message) for f in builder.errors] == [
+        ("targeting_cap", "must be 100 or more (got 50)")
+    ]
+    assert builder.publish_button.disabled is True
+    assert "1 problem to fix before publishing" in builder.review.value
+
+    builder.cap.cap.input.value = "500"
+    assert builder.cap.cap.messages == ()
+    assert builder.cap.cap.error.value == ""
+    assert builder.publish_button.disabled is False
+    assert builder.campaign == fitness.model_copy(update={"targeting_cap": 500})
+
+
+def test_a_blank_cap_means_no_limit(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    builder.cap.cap.input.value = ""
+    assert builder.campaign is not None
+    assert builder.campaign.targeting_cap is None
+
+
+def test_a_new_campaign_lists_what_is_missing_next_to_each_field() -> None:
+    builder = CampaignBuilder()
+    assert builder.campaign is None
+    assert builder.publish_button.disabled is True
+    assert builder.start.name.messages == ('must not be empty (got "")',)
+    assert builder.message.inputs["push"]["title"].messages == ("required for push messages",)
+    assert builder.message.inputs["push"]["body"].messages == ("required for push messages",)
+
+    builder.start.name.input.value = "Streak reminder"
+    builder.message.inputs["push"]["title"].input.value = "Keep going, {{ Profile.name | default: 'champ' }}"
+    builder.message.inputs["push"]["body"].input.value = "{{ ExternalTrigger.steps }} steps today"
+    assert builder.errors == []
+    assert builder.campaign == Campaign(
+        name="Streak reminder",
+        channel="push",
+        message={
+            "title": "Keep going, {{ Profile.name | default: 'champ' }}",
+            "body": "{{ ExternalTrigger.steps }} steps today",
+        },
+    )
+
+
+def test_switching_channel_shows_that_channels_fields_and_keeps_the_others(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    builder.start.channel.input.value = "email"
+    assert builder.message.box.children == (builder.message.boxes["email"],)
+    assert [(f.path, f.message) for f in builder.errors] == [
+        ("message.from_email", "required for email messages"),
+        ("message.subject", "required for email messages"),
+    ]
+    builder.start.channel.input.value = "push"
+    assert builder.campaign == fitness
+
+
+def test_control_group_and_min_gap_rules_show_on_their_fields(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    builder.control.percent.input.value = "1"
+    builder.delivery.min_gap.input.value = "1m"
+    assert builder.control.percent.messages == ("must be 0 or between 2 and 99 (got 1)",)
+    assert builder.delivery.min_gap.messages == (
+        'must be 0m (every trigger) or between 5m and 30d (got "1m")',
+    )
+    assert builder.publish_button.disabled is True
+
+
+def test_audience_rows_can_be_added_edited_and_removed(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    builder.audience.add_property.click()
+    row = builder.audience.filters.rows[-1]
+    assert [(f.path, f.message) for f in builder.errors] == [
+        ("audience.filters.2.property", 'must not be empty (got "")')
+    ]
+    row.property.input.value = "plan"
+    row.op.input.value = "in"
+    row.value.input.value = "pro, team, 3"
+    assert builder.errors == []
+    assert builder.campaign is not None
+    assert builder.campaign.audience.filters[2].model_dump() == {
+        "property": "plan",
+        "op": "in",
+        "value": ["pro", "team", 3],
+    }
+    first = builder.audience.filters.rows[0]
+    first.box.children[0].children[-1].click()  # the trash button of the event row
+    assert builder.campaign is not None
+    assert [type(f).__name__ for f in builder.campaign.audience.filters] == [
+        "PropertyFilter",
+        "PropertyFilter",
+    ]
+
+
+def test_a_filter_rule_shows_on_the_row_that_breaks_it(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    row = builder.audience.filters.rows[1]
+    row.op.input.value = "in"
+    row.value.input.value = ""
+    assert row.value.messages == ("operator in needs a non-empty list of values (got [])",)
+    event = builder.audience.filters.rows[0]
+    event.counts["at_least"].input.value = "lots"
+    assert event.counts["at_least"].messages == ('must be a whole number (got "lots")',)
+
+
+def test_event_filter_conditions_and_aggregates_round_trip(sample_dir: Path) -> None:
+    campaign = load_campaign(sample_dir / "campaigns" / "subscription_upgrade.yaml")
+    builder = CampaignBuilder(campaign=campaign)
+    event = builder.audience.filters.rows[0]
+    assert event.aggregates.rows[0].bounds.input.value == "gte 100"
+    event.aggregates.rows[0].bounds.input.value = "gte 100, lt 5000"
+    event._add_where({"property": "Category", "op": "equals", "value": "Shoes"})
+    assert builder.campaign is not None
+    assert builder.campaign.audience.filters[0].model_dump(exclude_defaults=True) == {
+        "event": "Charged",
+        "within": "90d",
+        "where": [{"property": "Category", "op": "equals", "value": "Shoes"}],
+        "sum": {"property": "Amount", "gte": 100.0, "lt": 5000.0},
+    }
+    event.aggregates.rows[0].bounds.input.value = "about 100"
+    assert [(f.path, f.message) for f in builder.errors] == [
+        ("audience.filters.0.sum.about", "is not a known field; check the spelling")
+    ]
+    assert event.aggregates.rows[0].bounds.messages == ("about: is not a known field; check the spelling",)
+
+
+def test_schedule_in_a_named_zone_writes_its_offset(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    assert builder.schedule.zone.input.value == "workspace"
+    builder.schedule.zone.input.value = "Asia/Kolkata"
+    assert builder.campaign is not None
+    assert builder.data()["schedule"] == {
+        "start": "2026-11-01T00:00:00+05:30",
+        "end": "2027-03-01T00:00:00+05:30",
+    }
+    builder.schedule.end.input.value = datetime(2026, 10, 1)
+    assert builder.schedule.end.messages == (
+        "must be after schedule.start (got 2026-10-01T00:00:00+05:30, start 2026-11-01T00:00:00+05:30)",
+    )
+
+
+def test_dnd_and_goal_toggle_their_sections(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    builder.delivery.dnd_start.input.value = "25:00"
+    assert builder.delivery.dnd_start.messages == (
+        'must be a time HH:MM between 00:00 and 23:59 (got "25:00")',
+    )
+    builder.delivery.dnd.value = False
+    builder.goal.enabled.value = False
+    assert builder.errors == []
+    assert builder.campaign is not None
+    assert builder.campaign.delivery.dnd is None
+    assert builder.campaign.goal is None
+    assert builder.delivery.dnd_box.layout.display == "none"
+
+
+def test_publish_writes_the_new_id_into_the_file_and_the_workspace(tmp_path: Path, fitness: Campaign) -> None:
+    draft = fitness.model_copy(update={"id": None})
+    file, workspace = tmp_path / "streak.yaml", tmp_path / "ws.duckdb"
+    builder = CampaignBuilder(campaign=draft, file=file, workspace=workspace)
+    assert "Draft: publishing assigns the campaign id" in builder.review.value
+    builder.publish_button.click()
+    campaign_id = yaml.safe_load(file.read_text(encoding="utf-8"))["id"]
+    assert campaign_id.isdigit() and len(campaign_id) == 10
+    assert (
+        f"Published campaign <b class='tl-campaign-id'>{campaign_id}</b> (version 1)" in builder.status.value
+    )
+    assert builder.campaign == fitness.model_copy(update={"id": campaign_id})
+    with Workspace(workspace) as ws:
+        stored = ws.get(campaign_id)
+    assert stored is not None
+    assert stored.campaign == builder.campaign
+    assert load_campaign(file) == builder.campaign
+
+
+def test_publish_is_refused_while_the_campaign_has_errors(tmp_path: Path, fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness, file=tmp_path / "c.yaml", workspace=tmp_path / "ws.duckdb")
+    builder.cap.cap.input.value = "5"
+    builder._publish_clicked()
+    assert builder.status.value == (
+        "<div class='tl-status bad'>Not published: the campaign has errors; fix them before publishing</div>"
+    )
+    assert not (tmp_path / "c.yaml").exists()

@@ -1,0 +1,80 @@
+"""Sample inputs for the template editor: profiles picked from a table, payloads picked from a batch.
+
+Only the first rows are read (a preview needs examples, not the whole table). Profile cells are read as
+text, the way CleverTap hands profile properties to Liquid; unset (null or empty) cells are left out, as
+``render`` expects.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from triggerlab.errors import InputError
+
+__all__ = ["SAMPLE_ROWS", "batch_payloads", "profile_rows"]
+
+SAMPLE_ROWS = 200
+
+
+def profile_rows(table: str | Path | pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """identity -> that profile's set columns, for the first rows of a profile table."""
+    if isinstance(table, pl.DataFrame):
+        frame = table.head(SAMPLE_ROWS).cast(pl.String)
+    else:
+        path = Path(table)
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".parquet":
+                frame = pl.read_parquet(path, n_rows=SAMPLE_ROWS).cast(pl.String)
+            elif suffix in (".jsonl", ".ndjson"):
+                frame = pl.read_ndjson(path, n_rows=SAMPLE_ROWS).cast(pl.String)
+            else:
+                frame = pl.read_csv(path, n_rows=SAMPLE_ROWS, infer_schema=False)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise InputError(f"{path}: cannot read the profile table ({exc})") from None
+    if "identity" not in frame.columns:
+        raise InputError("the profile table has no identity column")
+    return {
+        str(row["identity"]): {k: v for k, v in row.items() if v not in (None, "")}
+        for row in frame.iter_rows(named=True)
+    }
+
+
+def _payload_of(body: Any) -> tuple[str, dict[str, Any]] | None:
+    if isinstance(body, dict) and isinstance(body.get("d"), list) and body["d"]:
+        body = body["d"][0]
+    if not isinstance(body, dict):
+        return None
+    campaign = body.get("campaign_id", (body.get("campaign_id_list") or [""])[0])
+    payload = body.get("ExternalTrigger", {})
+    return (str(campaign), payload) if isinstance(payload, dict) else None
+
+
+def batch_payloads(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
+    """``(label, ExternalTrigger object)`` for the first readable requests of a JSONL trigger batch."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    try:
+        with Path(path).open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if len(found) >= SAMPLE_ROWS:
+                    break
+                try:
+                    data = json.loads(line)
+                except ValueError:
+                    continue  # blank or broken lines are the simulator's to report, not the editor's
+                body = data.get("body") if isinstance(data, dict) and "body" in data else data
+                if isinstance(body, str):
+                    try:
+                        body = json.loads(body)
+                    except ValueError:
+                        continue
+                picked = _payload_of(body)
+                if picked is not None:
+                    found.append((f"line {number} · campaign {picked[0]}", picked[1]))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the trigger batch ({exc.strerror})") from None
+    return found

@@ -1,0 +1,116 @@
+"""The builder's forecast panel: replay a trigger batch against profile (and event, history) tables with
+:func:`triggerlab.simulate` and show the funnel of the campaign being built.
+
+A draft has no id yet, while the batch's requests name one: the panel simulates the draft under the id
+given in "Campaign id in batch" (the campaign's own id once published).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ipywidgets as w
+
+from triggerlab.campaign import Campaign
+from triggerlab.errors import TriggerlabError
+from triggerlab.files import load_settings
+from triggerlab.widgets._field import Field
+
+if TYPE_CHECKING:
+    from triggerlab.results import SimulationResult
+
+__all__ = ["ForecastPanel"]
+
+_PATH = w.Layout(width="420px")
+
+
+class ForecastPanel(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
+    """Inputs for a simulation of one campaign, a Run button, and the funnel it forecasts."""
+
+    def __init__(
+        self,
+        campaign: Callable[[], Campaign | None],
+        *,
+        triggers: str | Path = "",
+        profiles: str | Path = "",
+        events: str | Path = "",
+        history: str | Path = "",
+        settings: str | Path = "",
+    ) -> None:
+        super().__init__()
+        self.add_class("tl-forecast")
+        self._campaign = campaign
+        self.result: SimulationResult | None = None
+
+        def path(label: str, value: str | Path, hint: str) -> Field:
+            return Field(label, w.Text(value=str(value), placeholder=hint, layout=_PATH))
+
+        self.triggers = path("Trigger batch", triggers, "JSONL, Parquet or CSV of trigger requests")
+        self.profiles = path("Profiles", profiles, "CSV, Parquet or JSONL with an identity column")
+        self.events = path("Events", events, "optional")
+        self.history = path("History", history, "optional: prior deliveries")
+        self.settings = path("Settings", settings, "optional: triggerlab.yaml")
+        self.campaign_id = Field(
+            "Campaign id in batch", w.Text(placeholder="the campaign's id", layout=w.Layout(width="200px"))
+        )
+        self.run_button = w.Button(description="Run forecast", icon="line-chart", button_style="info")
+        self.run_button.on_click(lambda _button: self._run_clicked())
+        self.output = w.HTML("")
+        self.children = [
+            self.triggers.box,
+            self.profiles.box,
+            self.events.box,
+            self.history.box,
+            self.settings.box,
+            self.campaign_id.box,
+            self.run_button,
+            self.output,
+        ]
+
+    def run(self) -> SimulationResult:
+        """Simulate the campaign on the chosen tables; raise TriggerlabError when it cannot."""
+        from triggerlab.simulate import simulate
+
+        campaign = self._campaign()
+        if campaign is None:
+            raise TriggerlabError("the campaign has errors; fix them before forecasting")
+        campaign_id = self.campaign_id.input.value.strip() or campaign.id
+        if not campaign_id:
+            raise TriggerlabError("a draft has no id yet: give the campaign id its trigger requests use")
+        if not self.triggers.input.value.strip() or not self.profiles.input.value.strip():
+            raise TriggerlabError("choose a trigger batch and a profile table")
+
+        def optional(field: Field) -> str | None:
+            text: str = field.input.value.strip()
+            return text or None
+
+        settings_path = optional(self.settings)
+        self.result = simulate(
+            [campaign.model_copy(update={"id": campaign_id})],
+            triggers=self.triggers.input.value.strip(),
+            profiles=self.profiles.input.value.strip(),
+            events=optional(self.events),
+            history=optional(self.history),
+            settings=load_settings(settings_path) if settings_path else None,
+            progress=False,
+        )
+        return self.result
+
+    def _run_clicked(self) -> None:
+        from triggerlab.widgets.report import funnel_html
+
+        self.output.value = "<div class='tl-status warn'>Running the forecast…</div>"
+        try:
+            result = self.run()
+        except TriggerlabError as exc:
+            self.output.value = f"<div class='tl-status bad'>Cannot forecast: {html.escape(str(exc))}</div>"
+            return
+        summary = result.summary()
+        head = (
+            f"<div class='tl-status ok'>{summary['requests']:,} requests, {summary['recipients']:,} recipient rows:"
+            f" {summary['users_sent']:,} users reached.</div>"
+        )
+        self.output.value = head + funnel_html(result)
