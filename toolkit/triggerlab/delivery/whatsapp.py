@@ -22,7 +22,8 @@ def whatsapp_body(message: OutgoingMessage) -> dict[str, Any]:
     fields = message.fields
     template: dict[str, Any] = {
         "name": fields["template"],
-        "language": {"code": fields.get("language") or "en_US"},
+        # "deterministic" is the only policy the Cloud API defines, and its schema requires it
+        "language": {"policy": "deterministic", "code": fields.get("language") or "en_US"},
     }
     parameters = list(fields.get("parameters") or [])
     if parameters:
