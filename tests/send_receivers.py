@@ -67,6 +67,11 @@ class HttpReceiver:
         self._started.set()
         self._loop.run_forever()
         server.close()
+        # Requests still held (a deliberate hang) are cancelled, so the loop closes with nothing pending.
+        tasks = asyncio.all_tasks(self._loop)
+        for task in tasks:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         self._loop.run_until_complete(server.wait_closed())
         self._loop.close()
 
@@ -117,7 +122,7 @@ class HttpReceiver:
                     + answer.body
                 )
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
