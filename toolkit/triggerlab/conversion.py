@@ -55,25 +55,46 @@ def _group_rows(outcomes: pl.DataFrame, goals: dict[str, Goal]) -> pl.DataFrame:
     )
 
 
-def _converting_events(rows: pl.DataFrame, goal_events: pl.DataFrame) -> pl.DataFrame:
-    """Each goal event once per (campaign, group, user) that it converts, with its parsed revenue."""
+def _converting_events(
+    rows: pl.DataFrame, goal_events: pl.DataFrame, campaign_ids: list[str]
+) -> pl.DataFrame:
+    """Each goal event once per group (test, control) in which it converts its user, with its revenue.
+
+    Every window of a campaign has the same length and offsetting is monotonic, so the user's row opened
+    last before an event also closes last: the event converts when that one row still covers it. An as-of
+    join finds it without pairing every row of a user with every event (and counts each event once).
+    """
     trimmed = pl.col("revenue").str.strip_chars()
     numeric = trimmed.str.contains(NUMBER_PATTERN.pattern)
     events = (
         goal_events.lazy()
-        .with_row_index("event")
         .with_columns(
             pl.when(numeric).then(trimmed.cast(pl.Float64)).otherwise(0.0).alias("amount"),
             (pl.col("revenue").is_not_null() & ~numeric).alias("non_numeric"),
         )
+        .sort("ts")
     )
-    return (
-        rows.lazy()
-        .join(events, on=["campaign_id", "identity"], how="inner")
-        .filter((pl.col("ts") > pl.col("opens")) & (pl.col("ts") <= pl.col("closes")))
-        .unique(subset=["campaign_id", "group", "identity", "event"])
-        .collect()
-    )
+    # One as-of join per campaign and group, by identity alone: polars joins a single string key about
+    # twice as fast as the (campaign_id, identity) pair.
+    found = [
+        events.filter(pl.col("campaign_id") == campaign_id)
+        .join_asof(
+            rows.lazy()
+            .filter((pl.col("campaign_id") == campaign_id) & (pl.col("group") == group))
+            .drop("campaign_id")
+            .sort("opens"),
+            left_on="ts",
+            right_on="opens",
+            by="identity",
+            strategy="backward",
+            allow_exact_matches=False,  # the window is (received_at, received_at + within]
+            check_sortedness=False,  # both sides are sorted by time just above; polars cannot check per user
+        )
+        .filter(pl.col("closes") >= pl.col("ts"))
+        for campaign_id in campaign_ids
+        for group in _GROUP_OF_STATUS.values()
+    ]
+    return pl.concat(found).collect()
 
 
 def campaign_uplift(
@@ -81,10 +102,12 @@ def campaign_uplift(
 ) -> dict[str, Uplift]:
     """The uplift of every campaign with a goal, keyed by campaign id, in the order of ``campaigns``."""
     goals = _goals(campaigns)
+    if not goals:
+        return {}
     rows = _group_rows(outcomes, goals)
     users = rows.group_by("campaign_id", "group").agg(pl.col("identity").n_unique().alias("users"))
     converted = (
-        _converting_events(rows, goal_events)
+        _converting_events(rows, goal_events, list(goals))
         .group_by("campaign_id", "group")
         .agg(
             pl.col("identity").n_unique().alias("converted"),

@@ -6,6 +6,7 @@ frames, so two engines that agree row for row give the same summary and report.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -221,6 +222,11 @@ class SimulationResult:
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary ``triggerlab simulate --json`` prints (spec/semantics.md, "Outcome columns")."""
+        # A copy: the caller may change it; the report and the notebook view reuse the computed one.
+        return copy.deepcopy(self._summary)
+
+    @cached_property
+    def _summary(self) -> dict[str, Any]:
         refused = self.allotted_not_delivered()
         return {
             "requests": self.requests,
