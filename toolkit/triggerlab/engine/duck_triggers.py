@@ -122,8 +122,9 @@ def _elements(con: duckdb.DuckDBPyConnection) -> None:
                     WHEN json_type(body) = 'OBJECT' AND json_exists(body, '$.d')
                          AND (json_type(body, '$.d') <> 'ARRAY' OR json_array_length(body, '$.d') = 0)
                     THEN {_reason("bad_d")} END AS err,
-               err IS NULL AND received_at IS NOT NULL AND json_type(body) = 'OBJECT'
-                   AND json_type(body, '$.d') = 'ARRAY' AND json_array_length(body, '$.d') > 0 AS is_d
+               coalesce(err IS NULL AND received_at IS NOT NULL AND json_type(body) = 'OBJECT'
+                        AND json_type(body, '$.d') = 'ARRAY' AND json_array_length(body, '$.d') > 0, false)
+                   AS is_d
         FROM tl_req"""
     )
     con.execute(
