@@ -25,6 +25,16 @@ from triggerlab.errors import (
 
 if TYPE_CHECKING:
     from triggerlab.campaign import Campaign
+    from triggerlab.delivery import (
+        CleverTapTransport,
+        DryRunTransport,
+        FcmTransport,
+        SmtpTransport,
+        Transport,
+        WebhookTransport,
+        WhatsAppTransport,
+    )
+    from triggerlab.delivery.api import send
     from triggerlab.files import load_campaign, load_settings, save_campaign
     from triggerlab.results import SimulationResult
     from triggerlab.settings import Settings
@@ -36,20 +46,31 @@ __version__ = "0.1.0"
 #: public name -> the module that defines it (imported on first use)
 _LAZY: dict[str, str] = {
     "Campaign": "triggerlab.campaign",
+    "CleverTapTransport": "triggerlab.delivery",
+    "DryRunTransport": "triggerlab.delivery",
+    "FcmTransport": "triggerlab.delivery",
     "Settings": "triggerlab.settings",
     "SimulationResult": "triggerlab.results",
+    "SmtpTransport": "triggerlab.delivery",
+    "Transport": "triggerlab.delivery",
+    "WebhookTransport": "triggerlab.delivery",
+    "WhatsAppTransport": "triggerlab.delivery",
     "Workspace": "triggerlab.workspace",
     "load_campaign": "triggerlab.files",
     "load_settings": "triggerlab.files",
     "publish": "triggerlab.workspace",
     "save_campaign": "triggerlab.files",
+    "send": "triggerlab.delivery.api",
     "validate_file": "triggerlab.validation",
 }
 
 __all__ = [
     "Campaign",
     "CampaignError",
+    "CleverTapTransport",
     "DeliveryRejected",
+    "DryRunTransport",
+    "FcmTransport",
     "Finding",
     "InputError",
     "PayloadError",
@@ -57,15 +78,20 @@ __all__ = [
     "Settings",
     "SimulationError",
     "SimulationResult",
+    "SmtpTransport",
     "TemplateError",
     "TemplateSyntaxError",
+    "Transport",
     "TransportError",
     "TriggerlabError",
+    "WebhookTransport",
+    "WhatsAppTransport",
     "Workspace",
     "load_campaign",
     "load_settings",
     "publish",
     "save_campaign",
+    "send",
     "validate_file",
 ]
 

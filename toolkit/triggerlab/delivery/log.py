@@ -62,8 +62,9 @@ FROM (
     SELECT
         key,
         -- one struct, because arg_max skips NULL values and a NULL reason must win over an older one
-        arg_max({'state': state, 'transport': transport, 'response_code': response_code, 'reason': reason}, seq)
-            AS last,
+        arg_max(
+            {'state': state, 'transport': transport, 'response_code': response_code, 'reason': reason}, seq
+        ) AS last,
         any_value(channel) AS channel,
         any_value(campaign_id) AS campaign_id,
         any_value(identity) AS identity,
