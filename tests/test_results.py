@@ -278,3 +278,11 @@ def test_defaults_give_empty_goal_events_and_history() -> None:
     assert summary["uplift"]["100"]["converted_test"] == 0
     assert summary["warnings"] == []
     assert bare.messages is None
+
+
+def test_outcomes_with_a_status_outside_the_rules_are_refused() -> None:
+    odd = simulated.outcomes().with_columns(
+        pl.when(pl.col("line") == 3).then(pl.lit("bounced")).otherwise(pl.col("status")).alias("status")
+    )
+    with pytest.raises(SimulationError, match=r"^outcomes hold statuses that are not in STATUSES: bounced$"):
+        result(outcomes=odd)

@@ -79,6 +79,9 @@ class SimulationResult:
         )
         self.messages = None if messages is None else check_frame("messages", messages, MESSAGES_SCHEMA)
         self._engine_warnings = list(warnings)
+        unknown = sorted({status for _, status in self._tally} - set(STATUSES))
+        if unknown:
+            raise SimulationError(f"outcomes hold statuses that are not in STATUSES: {', '.join(unknown)}")
 
     def __repr__(self) -> str:
         return (
@@ -92,23 +95,37 @@ class SimulationResult:
 
     # ---- counts -------------------------------------------------------------------------------------
 
-    def _status_counts(self, campaign_id: str | None = None) -> dict[str, int]:
-        rows = self.outcomes if campaign_id is None else self._rows_of(campaign_id)
-        counts = dict(rows.group_by("status").len().iter_rows())
-        return {status: int(counts.get(status, 0)) for status in STATUSES}
+    @cached_property
+    def _tally(self) -> dict[tuple[str | None, str], int]:
+        """Rows per (campaign id, status): every count of the funnel and the summary comes from here."""
+        return {
+            (cid, status): n
+            for cid, status, n in self.outcomes.group_by("campaign_id", "status").len().iter_rows()
+        }
 
-    def _rows_of(self, campaign_id: str) -> pl.DataFrame:
-        return self.outcomes.filter(pl.col("campaign_id") == campaign_id)
+    def _status_counts(self, campaign_id: str | None = None, *, other: bool = False) -> dict[str, int]:
+        """Rows per status in rule order: all rows, one campaign's, or (``other``) no simulated campaign's."""
+        known = set(self.campaign_ids)
+        counts = dict.fromkeys(STATUSES, 0)
+        for (cid, status), n in self._tally.items():
+            if (cid not in known) if other else (campaign_id is None or cid == campaign_id):
+                counts[status] += n
+        return counts
 
     @cached_property
     def _sent_pairs(self) -> pl.DataFrame:
         return self.outcomes.filter(pl.col("status") == "sent").select("campaign_id", "identity").unique()
 
     @cached_property
-    def _allotted_pairs(self) -> pl.DataFrame:
-        """Distinct (campaign, user) pairs allotted: rows that passed rule 8, plus the history's users."""
+    def _run_allotted(self) -> pl.DataFrame:
+        """Distinct (campaign, user) pairs of rows of this run that passed rule 8."""
         run = self.outcomes.filter(pl.col("status").is_in(sorted(ALLOTTED_STATUSES)))
-        return pl.concat([run.select("campaign_id", "identity"), self.history_allotted]).unique()
+        return run.select("campaign_id", "identity").unique()
+
+    @cached_property
+    def _allotted_pairs(self) -> pl.DataFrame:
+        """Distinct (campaign, user) pairs allotted: this run's, plus the history's users."""
+        return pl.concat([self._run_allotted, self.history_allotted]).unique()
 
     def allotted_not_delivered(self) -> pl.DataFrame:
         """Users first allotted by rows of this run that got no ``sent`` row: ``campaign_id``, ``identity``.
@@ -116,13 +133,8 @@ class SimulationResult:
         History users are allotted before the run, so they are never counted here (spec/semantics.md,
         "Edges"). Sorted by campaign id, then identity.
         """
-        run = (
-            self.outcomes.filter(pl.col("status").is_in(sorted(ALLOTTED_STATUSES)))
-            .select("campaign_id", "identity")
-            .unique()
-        )
         return (
-            run.join(self.history_allotted, on=["campaign_id", "identity"], how="anti")
+            self._run_allotted.join(self.history_allotted, on=["campaign_id", "identity"], how="anti")
             .join(self._sent_pairs, on=["campaign_id", "identity"], how="anti")
             .sort("campaign_id", "identity")
         )
@@ -155,9 +167,7 @@ class SimulationResult:
         columns: dict[str, pl.Series] = {"status": statuses}
         for campaign_id in known:
             columns[campaign_id] = pl.Series(list(self._status_counts(campaign_id).values()), dtype=pl.Int64)
-        rest = self.outcomes.filter(~pl.col("campaign_id").is_in(known) | pl.col("campaign_id").is_null())
-        rest_counts = dict(rest.group_by("status").len().iter_rows())
-        columns[OTHER] = pl.Series([rest_counts.get(s, 0) for s in STATUSES], dtype=pl.Int64)
+        columns[OTHER] = pl.Series(list(self._status_counts(other=True).values()), dtype=pl.Int64)
         columns["total"] = pl.Series(list(self._status_counts().values()), dtype=pl.Int64)
         return pl.DataFrame(columns)
 
