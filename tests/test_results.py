@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
 
@@ -286,3 +287,14 @@ def test_outcomes_with_a_status_outside_the_rules_are_refused() -> None:
     )
     with pytest.raises(SimulationError, match=r"^outcomes hold statuses that are not in STATUSES: bounced$"):
         result(outcomes=odd)
+
+
+def test_summary_is_plain_json() -> None:
+    summary = result().summary()
+    assert json.loads(json.dumps(summary, allow_nan=False)) == summary
+
+
+def test_summary_is_a_copy_the_caller_may_change() -> None:
+    first = result()
+    first.summary()["statuses"]["sent"] = 0
+    assert first.summary()["statuses"]["sent"] == 4
