@@ -22,7 +22,7 @@ from triggerlab.delivery.log import DeliveryLog, LogRow
 from triggerlab.delivery.message import OutgoingMessage
 from triggerlab.delivery.pacing import RateLimiter, RetryPolicy
 from triggerlab.delivery.transport import Transport
-from triggerlab.errors import DeliveryRejected, TransportError
+from triggerlab.errors import DeliveryRejected, SendError, TransportError
 
 __all__ = ["DeliverySummary", "deliver"]
 
@@ -116,6 +116,7 @@ class _Run:
         self.in_flight = asyncio.Semaphore(concurrency)
         self.limiter = RateLimiter(rate)
         self.retry = retry
+        self.stopped = False
         self.rng = rng
         self.advance = advance
 
@@ -143,6 +144,8 @@ class _Run:
             attempt += 1
             try:
                 async with self.in_flight:
+                    if self.stopped:
+                        return
                     receipt = await self.transport.deliver(m)
             except DeliveryRejected as exc:
                 self.writer.add(self._row(m, "dead", earlier + attempt, exc.status_code, exc.message))
@@ -158,6 +161,10 @@ class _Run:
                 self.summary.retries += 1
                 await asyncio.sleep(self.retry.delay(attempt, exc.retry_after, self.rng))
                 continue
+            except SendError:
+                # Set before this task yields, so no message waiting for a slot starts after the error.
+                self.stopped = True
+                raise
             self.writer.add(self._row(m, "sent", earlier + attempt, receipt.status_code, None))
             self.summary.sent += 1
             break
@@ -242,9 +249,10 @@ async def deliver(
                     task = asyncio.create_task(run.one(m, earlier[m.key]))
                     tasks.add(task)
                     task.add_done_callback(done)
-            while tasks:
-                await asyncio.wait(set(tasks))
+            while tasks and not failure:
+                await asyncio.wait(set(tasks), return_when=asyncio.FIRST_EXCEPTION)
             if failure:
+                # Stop at once: the messages not yet handed over stay pending for the next run.
                 raise failure[0]
         finally:
             for task in tasks:
