@@ -87,7 +87,10 @@ def test_report_escapes_names_and_warnings(report: str) -> None:
     assert "Purchase nudge &lt;push&gt; (100)" in report
     assert "<push>" not in report
     assert "<li>profile u5: time zone &#x27;Mars/Olympus&#x27; is not valid;" in report
-    assert "event(s) with a Amount value that is not a number, counted as 0</li>" in report
+    assert (
+        "<li>campaign 100: 1 converting Purchased event(s) have a non-numeric Amount value (counted as 0)</li>"
+        in report
+    )
 
 
 def test_report_without_goal_or_deliveries_says_so(tmp_path: Path) -> None:

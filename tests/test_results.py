@@ -44,7 +44,7 @@ UPLIFT_100 = {
 }
 
 REVENUE_WARNING = (
-    "campaign 100: 1 converting Purchased event(s) with a Amount value that is not a number, counted as 0"
+    "campaign 100: 1 converting Purchased event(s) have a non-numeric Amount value (counted as 0)"
 )
 
 

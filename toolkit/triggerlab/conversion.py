@@ -141,8 +141,8 @@ def campaign_uplift(
 def non_numeric_warnings(uplift: dict[str, Uplift], campaigns: Sequence[Campaign]) -> list[str]:
     """One warning per campaign whose converting goal events had revenue values that are not numbers."""
     return [
-        f"campaign {campaign_id}: {found.revenue_non_numeric} converting {goal.event} event(s) with a"
-        f" {goal.revenue_property} value that is not a number, counted as 0"
+        f"campaign {campaign_id}: {found.revenue_non_numeric} converting {goal.event} event(s) have a"
+        f" non-numeric {goal.revenue_property} value (counted as 0)"
         for campaign_id, goal in _goals(campaigns).items()
         if (found := uplift.get(campaign_id)) is not None and found.revenue_non_numeric
     ]
