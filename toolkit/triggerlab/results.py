@@ -86,7 +86,7 @@ class SimulationResult:
     def __repr__(self) -> str:
         return (
             f"<SimulationResult requests={self.requests} recipients={self.outcomes.height}"
-            f" sent={self._status_counts().get('sent', 0)} campaigns={len(self.campaigns)}>"
+            f" sent={self._status_counts()['sent']} campaigns={len(self.campaigns)}>"
         )
 
     @property
