@@ -145,7 +145,7 @@ class SimulationResult:
 
     # ---- tables -------------------------------------------------------------------------------------
 
-    def funnel(self, by_campaign: bool = False) -> pl.DataFrame:
+    def funnel(self, *, by_campaign: bool = False) -> pl.DataFrame:
         """Rows per status in rule order, zeros included.
 
         ``status``, ``count`` and ``share`` (of all recipient rows; null when there are none). With
@@ -182,7 +182,7 @@ class SimulationResult:
             .drop("_rule")
         )
 
-    def timeline(self, every: str = "1h", local: bool = False) -> pl.DataFrame:
+    def timeline(self, every: str = "1h", *, local: bool = False) -> pl.DataFrame:
         """Deliveries of ``sent`` rows per period: ``period``, ``campaign_id``, ``sent``, ``delayed``.
 
         ``every`` is a duration in minutes, hours, days or weeks (``1h``, ``1d``; weeks start on Monday).
