@@ -38,6 +38,14 @@ if TYPE_CHECKING:
     from triggerlab.files import load_campaign, load_settings, save_campaign
     from triggerlab.results import SimulationResult
     from triggerlab.settings import Settings
+    from triggerlab.templates import (
+        RenderedMessage,
+        TemplateAnalysis,
+        analyze_campaign,
+        analyze_template,
+        render,
+        validate_payload,
+    )
     from triggerlab.validation import validate_file
     from triggerlab.workspace import Workspace, publish
 
@@ -49,19 +57,25 @@ _LAZY: dict[str, str] = {
     "CleverTapTransport": "triggerlab.delivery",
     "DryRunTransport": "triggerlab.delivery",
     "FcmTransport": "triggerlab.delivery",
+    "RenderedMessage": "triggerlab.templates",
     "Settings": "triggerlab.settings",
     "SimulationResult": "triggerlab.results",
     "SmtpTransport": "triggerlab.delivery",
+    "TemplateAnalysis": "triggerlab.templates",
     "Transport": "triggerlab.delivery",
     "WebhookTransport": "triggerlab.delivery",
     "WhatsAppTransport": "triggerlab.delivery",
     "Workspace": "triggerlab.workspace",
+    "analyze_campaign": "triggerlab.templates",
+    "analyze_template": "triggerlab.templates",
     "load_campaign": "triggerlab.files",
     "load_settings": "triggerlab.files",
     "publish": "triggerlab.workspace",
+    "render": "triggerlab.templates",
     "save_campaign": "triggerlab.files",
     "send": "triggerlab.delivery.api",
     "validate_file": "triggerlab.validation",
+    "validate_payload": "triggerlab.templates",
 }
 
 __all__ = [
@@ -74,11 +88,13 @@ __all__ = [
     "Finding",
     "InputError",
     "PayloadError",
+    "RenderedMessage",
     "SendError",
     "Settings",
     "SimulationError",
     "SimulationResult",
     "SmtpTransport",
+    "TemplateAnalysis",
     "TemplateError",
     "TemplateSyntaxError",
     "Transport",
@@ -87,12 +103,16 @@ __all__ = [
     "WebhookTransport",
     "WhatsAppTransport",
     "Workspace",
+    "analyze_campaign",
+    "analyze_template",
     "load_campaign",
     "load_settings",
     "publish",
+    "render",
     "save_campaign",
     "send",
     "validate_file",
+    "validate_payload",
 ]
 
 

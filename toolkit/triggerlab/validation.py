@@ -6,19 +6,20 @@ before they accept a campaign.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from triggerlab.campaign import Campaign
 from triggerlab.errors import CampaignError, Finding
 from triggerlab.files import load_campaign
+from triggerlab.templates.campaign_analysis import campaign_template_findings
 
 __all__ = ["campaign_findings", "check_campaign", "validate_file"]
 
 
 def campaign_findings(campaign: Campaign, *, source: str | None = None) -> list[Finding]:
     """Rules beyond the model's own: every template parses and uses only the dialect's filters and tags."""
-    findings: list[Finding] = []
-    return findings
+    return [replace(f, source=source) for f in campaign_template_findings(campaign)]
 
 
 def check_campaign(campaign: Campaign, *, source: str | None = None) -> None:

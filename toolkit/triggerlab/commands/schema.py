@@ -6,12 +6,26 @@ from typing import Any
 
 from triggerlab.campaign import Campaign
 from triggerlab.errors import InputError
+from triggerlab.files import load_campaign
 from triggerlab.settings import Settings
+from triggerlab.validation import check_campaign
+
+
+def _payload(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.campaign:
+        raise InputError("schema payload needs a campaign file: triggerlab schema payload CAMPAIGN")
+    from triggerlab.templates.schema import payload_schema
+
+    campaign = load_campaign(args.campaign)
+    check_campaign(campaign, source=args.campaign)
+    return payload_schema(campaign)
+
 
 #: what ``triggerlab schema`` can print: name -> function(args) giving the JSON Schema
 SCHEMAS: dict[str, Any] = {
     "campaign": lambda args: Campaign.model_json_schema(),
     "settings": lambda args: Settings.model_json_schema(),
+    "payload": _payload,
 }
 
 
