@@ -88,3 +88,10 @@ def caps_for(campaign: Campaign, settings: Settings) -> list[FrequencyCap]:
     if not campaign.delivery.apply_global_limits:
         return []
     return [cap for cap in settings.frequency_caps if cap.channel in (None, campaign.channel)]
+
+
+def parse_seconds(text: str) -> int:
+    """Seconds of a duration without months (``min_gap``)."""
+    from triggerlab.durations import parse_duration
+
+    return parse_duration(text).seconds

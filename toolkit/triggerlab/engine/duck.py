@@ -1,0 +1,387 @@
+"""The DuckDB engine: DESIGN.md's 14 rules as set-based SQL, row for row the reference's decisions.
+
+Stages, each a temp table: ``targets`` (requests, :mod:`.duck_triggers`) -> ``rows`` (profiles matched,
+recipient numbers) -> ``s1`` (rules 1-7, audience SQL from :mod:`.duck_filters`) -> ``allot`` (rule 8) ->
+rendered rows (rule 9, :mod:`.duck_render`) -> ``sched`` (rules 10-11, :mod:`.duck_schedule`) -> the
+per-user pass of rules 12-13 (:mod:`.duck_deliver`) -> outcomes. DuckDB is opened through
+:func:`triggerlab.duck.connect`; its session zone is UTC and every wall clock comes from Python's zone data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from triggerlab.audience import EventFilter, PropertyFilter
+from triggerlab.campaign import Campaign
+from triggerlab.duck import connect
+from triggerlab.durations import parse_duration
+from triggerlab.engine import common
+from triggerlab.engine.clock import valid_zone
+from triggerlab.engine.duck_deliver import deliver
+from triggerlab.engine.duck_filters import event_filter_table, property_sql, quote, quote_name
+from triggerlab.engine.duck_render import render_rows
+from triggerlab.engine.duck_schedule import build_offsets, delivery_local_sql, schedule_table
+from triggerlab.engine.duck_triggers import load_targets
+from triggerlab.engine.inputs import SAMPLE_SIZE, EngineInputs, EngineOutput, zone_warnings
+from triggerlab.frames import MESSAGES_SCHEMA, OUTCOMES_SCHEMA
+from triggerlab.triggers import TO_KINDS
+
+__all__ = ["run_duck"]
+
+Tracer = Callable[[str], None]
+
+
+def _campaign_rows(inputs: EngineInputs) -> pl.DataFrame:
+    """One row of settings per campaign (``camps``): everything the SQL needs as columns."""
+    records = []
+    for cid, campaign in inputs.campaigns.items():
+        start, end = common.schedule_bounds(campaign, inputs.settings)
+        dnd = campaign.delivery.dnd
+        delay = parse_duration(campaign.delivery.max_delay) if campaign.delivery.max_delay else None
+        records.append(
+            {
+                "campaign_id": cid,
+                "channel": campaign.channel,
+                "sched_start": start,
+                "sched_end": end,
+                "cap": campaign.targeting_cap,
+                "control_group": campaign.control_group,
+                "system": campaign.apply_system_control,
+                "dnd_start": None if dnd is None else datetime.strptime(dnd.start, "%H:%M").time(),
+                "dnd_end": None if dnd is None else datetime.strptime(dnd.end, "%H:%M").time(),
+                "dnd_discard": dnd is not None and dnd.action == "discard",
+                "max_delay_s": None if delay is None or delay.is_months else delay.seconds,
+                "max_delay_mo": delay.amount if delay is not None and delay.is_months else None,
+                "reason_capped": common.target_capped(campaign),
+                "reason_dnd": common.dnd_discarded(campaign) if dnd is not None else None,
+                "reason_delay": common.expired_delay(campaign),
+                "goal_event": campaign.goal.event if campaign.goal else None,
+                "goal_s": None if not campaign.goal or campaign.goal.window.is_months else campaign.goal.window.seconds,
+                "goal_mo": campaign.goal.window.amount if campaign.goal and campaign.goal.window.is_months else None,
+            }
+        )
+    schema = {
+        "campaign_id": pl.String,
+        "channel": pl.String,
+        "sched_start": pl.Datetime("us", "UTC"),
+        "sched_end": pl.Datetime("us", "UTC"),
+        "cap": pl.Int64,
+        "control_group": pl.Int64,
+        "system": pl.Boolean,
+        "dnd_start": pl.Time,
+        "dnd_end": pl.Time,
+        "dnd_discard": pl.Boolean,
+        "max_delay_s": pl.Int64,
+        "max_delay_mo": pl.Int64,
+        "reason_capped": pl.String,
+        "reason_dnd": pl.String,
+        "reason_delay": pl.String,
+        "goal_event": pl.String,
+        "goal_s": pl.Int64,
+        "goal_mo": pl.Int64,
+    }
+    return pl.DataFrame(records, schema=schema, orient="row")
+
+
+class DuckEngine:
+    def __init__(self, inputs: EngineInputs, *, threads: int | None = None, tracer: Tracer | None = None) -> None:
+        self.inputs = inputs
+        self.con = connect(threads=threads)
+        self.tracer = tracer
+        self.con.execute("SET TimeZone = 'UTC'")
+        profiles = inputs.profiles.with_row_index("__pidx").with_columns(pl.col("__pidx").cast(pl.Int64))
+        self.profile_schema = inputs.profiles.schema
+        self._table("prof", profiles)
+        self._table("events", inputs.events)
+        self._table("history", inputs.history)
+        self._table("camps", _campaign_rows(inputs))
+
+    def _table(self, name: str, frame: pl.DataFrame) -> None:
+        self.con.register(f"{name}_frame", frame.to_arrow())
+        self.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
+        self.con.unregister(f"{name}_frame")
+
+    def sql(self, statement: str, params: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
+        if self.tracer is not None:
+            self.tracer(statement)
+        return self.con.execute(statement, params or {})
+
+    def frame(self, query: str, params: dict[str, object] | None = None) -> pl.DataFrame:
+        if self.tracer is not None:
+            self.tracer(query)
+        return self.con.sql(query, params=params or {}).pl()
+
+    # ---- rows: targets x matching profiles ------------------------------------------------------------
+
+    def rows(self) -> None:
+        kinds = [k for k in TO_KINDS if k in self.profile_schema]
+        keys = " UNION ALL ".join(
+            f"SELECT '{k}' AS kind, CAST({quote_name(k)} AS VARCHAR) AS value, __pidx AS pidx FROM prof"
+            f" WHERE {quote_name(k)} IS NOT NULL"
+            for k in kinds
+        )
+        zone_expr = "NULL"
+        if "timezone" in self.profile_schema:
+            valid = [z for z in self.inputs.profiles["timezone"].drop_nulls().unique().to_list() if valid_zone(z)]
+            zone_expr = f"CASE WHEN list_contains({_list(valid)}, p.timezone) THEN p.timezone END"
+        self.sql(
+            f"""CREATE OR REPLACE TEMP TABLE rows AS
+            WITH keys AS ({keys}),
+            matched AS (
+                SELECT t.*, k.pidx FROM targets t
+                LEFT JOIN keys k ON t.invalid IS NULL AND k.kind = t.kind AND k.value = t.value)
+            SELECT row_number() OVER (ORDER BY m.line, m.ord, m.pidx) AS rid, m.line, m.request_id,
+                   m.received_at, m.campaign_id, m.kind, m.value, m.payload, m.invalid, m.pidx,
+                   row_number() OVER (PARTITION BY m.line ORDER BY m.ord, m.pidx) - 1 AS recipient,
+                   coalesce(CAST(p.identity AS VARCHAR), m.value) AS identity,
+                   coalesce({zone_expr}, $ws) AS zone
+            FROM matched m LEFT JOIN prof p ON p.__pidx = m.pidx""",
+            {"ws": self.inputs.settings.timezone},
+        )
+
+    # ---- rules 1-7 ------------------------------------------------------------------------------------
+
+    def _segment(self, cid: str, campaign: Campaign) -> str:
+        """``SELECT rid, ok`` for the candidates of one campaign with filters."""
+        joins, terms = [], []
+        for rule in campaign.audience.filters:
+            if isinstance(rule, PropertyFilter):
+                column = rule.property
+                present = column in self.profile_schema
+                expr = f"p.{quote_name(column)}" if present else None
+                terms.append(property_sql(rule, expr, self.profile_schema.get(column)))
+            else:
+                assert isinstance(rule, EventFilter)
+                name = f"ef_{len(self._filters)}"
+                self._filters.append(name)
+                event_filter_table(self.con, name, rule, f"(SELECT * FROM seg_cand WHERE campaign_id = {quote(cid)})",
+                                   self.inputs.events.schema)
+                joins.append(f"LEFT JOIN {name} ON {name}.rid = s.rid")
+                terms.append(f"coalesce({name}.ok, false)")
+        glue = " AND " if campaign.audience.match == "all" else " OR "
+        return (
+            f"SELECT s.rid, ({glue.join(terms)}) AS ok FROM seg_cand s JOIN prof p ON p.__pidx = s.pidx "
+            f"{' '.join(joins)} WHERE s.campaign_id = {quote(cid)}"
+        )
+
+    def stateless(self) -> None:
+        self.sql(
+            """CREATE OR REPLACE TEMP TABLE seg_cand AS
+            SELECT r.rid, r.campaign_id, r.identity, r.received_at, r.pidx FROM rows r JOIN camps c USING (campaign_id)
+            WHERE r.invalid IS NULL AND r.pidx IS NOT NULL
+              AND (c.sched_start IS NULL OR r.received_at >= c.sched_start)
+              AND (c.sched_end IS NULL OR r.received_at < c.sched_end)"""
+        )
+        self._filters: list[str] = []
+        parts = [self._segment(cid, c) for cid, c in self.inputs.campaigns.items() if c.audience.filters]
+        segment = " UNION ALL ".join(parts) if parts else "SELECT NULL::BIGINT AS rid, NULL::BOOLEAN AS ok WHERE false"
+        self.sql(f"CREATE OR REPLACE TEMP TABLE seg AS {segment}")
+        bucket = "((md5_number({salt} || '|' || r.identity) >> 64)::UBIGINT % 100)::BIGINT"
+        self.sql(
+            f"""CREATE OR REPLACE TEMP TABLE s1 AS
+            WITH b AS (
+                SELECT r.*, c.campaign_id IS NOT NULL AS known, c.sched_start, c.sched_end, c.control_group,
+                       c.system,
+                       CASE WHEN c.campaign_id IS NOT NULL AND r.pidx IS NOT NULL
+                            THEN {bucket.format(salt="r.campaign_id")} END AS bucket,
+                       CASE WHEN r.pidx IS NOT NULL THEN {bucket.format(salt="'system'")} END AS sys_bucket,
+                       coalesce(g.ok, true) AS in_segment
+                FROM rows r LEFT JOIN camps c ON r.invalid IS NULL AND c.campaign_id = r.campaign_id
+                LEFT JOIN seg g ON g.rid = r.rid)
+            SELECT rid, line, recipient, request_id, received_at, campaign_id, identity, zone, pidx, payload, bucket,
+                   CASE WHEN invalid IS NOT NULL THEN 'invalid_request'
+                        WHEN NOT known THEN 'unknown_campaign'
+                        WHEN sched_start IS NOT NULL AND received_at < sched_start THEN 'campaign_inactive'
+                        WHEN sched_end IS NOT NULL AND received_at >= sched_end THEN 'campaign_inactive'
+                        WHEN pidx IS NULL THEN 'unknown_user'
+                        WHEN NOT in_segment THEN 'not_in_segment'
+                        WHEN system AND sys_bucket < $system THEN 'system_control'
+                        WHEN bucket < control_group THEN 'control' END AS status,
+                   CASE WHEN invalid IS NOT NULL THEN invalid
+                        WHEN NOT known THEN 'campaign ' || campaign_id || ' is not among the simulated campaigns'
+                        WHEN sched_start IS NOT NULL AND received_at < sched_start THEN $early
+                        WHEN sched_end IS NOT NULL AND received_at >= sched_end THEN $late
+                        WHEN pidx IS NULL THEN 'no profile has ' || kind || ' ' || value
+                        WHEN NOT in_segment THEN $segment
+                        WHEN system AND sys_bucket < $system THEN $system_reason
+                        WHEN bucket < control_group THEN $control END AS reason
+            FROM b""",
+            {
+                "system": self.inputs.settings.system_control_group,
+                "early": common.INACTIVE_EARLY,
+                "late": common.INACTIVE_LATE,
+                "segment": common.NOT_IN_SEGMENT,
+                "system_reason": common.SYSTEM_CONTROL,
+                "control": common.CONTROL,
+            },
+        )
+
+    # ---- rule 8 ---------------------------------------------------------------------------------------
+
+    def allot(self) -> None:
+        self.sql(
+            """CREATE OR REPLACE TEMP TABLE allot AS
+            WITH known AS (SELECT DISTINCT campaign_id, identity FROM history
+                           WHERE campaign_id IN (SELECT campaign_id FROM camps)),
+            known_n AS (SELECT campaign_id, count(*) AS n FROM known GROUP BY campaign_id),
+            firsts AS (
+                SELECT campaign_id, identity, received_at, line, recipient FROM (
+                    SELECT *, row_number() OVER (PARTITION BY campaign_id, identity
+                                                 ORDER BY received_at, line, recipient) AS k
+                    FROM s1 WHERE status IS NULL) WHERE k = 1),
+            fresh AS (
+                SELECT f.*, row_number() OVER (PARTITION BY f.campaign_id ORDER BY received_at, line, recipient) AS k
+                FROM firsts f ANTI JOIN known USING (campaign_id, identity))
+            SELECT f.campaign_id, f.identity FROM fresh f JOIN camps c USING (campaign_id)
+            LEFT JOIN known_n n USING (campaign_id)
+            WHERE c.cap IS NOT NULL AND coalesce(n.n, 0) + f.k > c.cap"""
+        )
+        self.sql(
+            """CREATE OR REPLACE TEMP TABLE s2 AS
+            SELECT s.* REPLACE (
+                       CASE WHEN s.status IS NULL AND a.identity IS NOT NULL THEN 'target_capped' ELSE s.status END
+                           AS status,
+                       CASE WHEN s.status IS NULL AND a.identity IS NOT NULL THEN c.reason_capped ELSE s.reason END
+                           AS reason)
+            FROM s1 s LEFT JOIN allot a USING (campaign_id, identity) LEFT JOIN camps c USING (campaign_id)"""
+        )
+
+    # ---- rules 9-11 -----------------------------------------------------------------------------------
+
+    def render(self, progress: bool) -> pl.DataFrame:
+        self.sql("CREATE OR REPLACE TEMP TABLE at9 AS SELECT * FROM s2 WHERE status IS NULL")
+        rendered = render_rows(self.con, "at9", self.inputs, progress)
+        self._table("rendered", rendered)
+        self.sql(
+            """CREATE OR REPLACE TEMP TABLE s3 AS
+            SELECT s.* REPLACE (coalesce(s.status, r.r_status) AS status,
+                                CASE WHEN s.status IS NULL THEN r.r_reason ELSE s.reason END AS reason),
+                   r.missing_keys, r.fields
+            FROM s2 s LEFT JOIN rendered r USING (rid)"""
+        )
+        return rendered
+
+    def schedule(self) -> None:
+        bounds = self.sql(
+            """SELECT min(t)::DATE, max(t)::DATE FROM (
+                SELECT received_at AS t FROM rows UNION ALL SELECT sent_at FROM history)"""
+        ).fetchone()
+        assert bounds is not None
+        zones = {self.inputs.settings.timezone}
+        zones |= {z for (z,) in self.sql("SELECT DISTINCT zone FROM rows").fetchall()}
+        first, last = bounds
+        if first is not None:
+            build_offsets(self.con, sorted(zones), first, last)
+        else:
+            build_offsets(self.con, [], datetime(2000, 1, 1).date(), datetime(2000, 1, 1).date())
+        self.sql("CREATE OR REPLACE TEMP TABLE at10 AS SELECT rid, received_at, zone, campaign_id FROM s3 WHERE status IS NULL")
+        schedule_table(self.con, "at10")
+        self.sql(
+            """CREATE OR REPLACE TEMP TABLE s4 AS
+            SELECT s.* REPLACE (coalesce(s.status, d.status) AS status,
+                                CASE WHEN s.status IS NULL THEN d.reason ELSE s.reason END AS reason),
+                   d.delivery_at
+            FROM s3 s LEFT JOIN sched d USING (rid)"""
+        )
+
+    # ---- rules 12-13 ----------------------------------------------------------------------------------
+
+    def deliver(self) -> None:
+        waiting = self.frame(
+            """SELECT s.rid, s.identity, s.campaign_id, s.delivery_at, wall_at(s.delivery_at, o.off) AS wall
+            FROM s4 s ASOF JOIN tz_offsets o ON o.zone = s.zone AND s.delivery_at >= o.since
+            WHERE s.status IS NULL ORDER BY s.delivery_at, s.received_at, s.line, s.recipient"""
+        )
+        history = self.frame(
+            """WITH users AS (SELECT DISTINCT identity, zone FROM s4 WHERE status IS NULL)
+            SELECT h.identity, h.sent_at, wall_at(h.sent_at, o.off) AS wall, h.channel, h.campaign_id
+            FROM history h JOIN users u USING (identity)
+            ASOF JOIN tz_offsets o ON o.zone = u.zone AND h.sent_at >= o.since
+            ORDER BY h.sent_at"""
+        )
+        decided = deliver(waiting, history, self.inputs.campaigns, self.inputs.settings)
+        self._table("decided", decided)
+
+    # ---- outcomes -------------------------------------------------------------------------------------
+
+    def outcomes(self) -> pl.DataFrame:
+        return self.frame(
+            f"""WITH final AS (
+                SELECT s.* REPLACE (coalesce(s.status, d.status) AS status,
+                                    CASE WHEN s.status IS NULL THEN d.reason ELSE s.reason END AS reason)
+                FROM s4 s LEFT JOIN decided d USING (rid)),
+            conv AS (
+                SELECT f.rid, bool_or(e.identity IS NOT NULL) AS converted
+                FROM final f JOIN camps c USING (campaign_id)
+                LEFT JOIN events e ON e.identity = f.identity AND e.event = c.goal_event AND e.ts > f.received_at
+                     AND e.ts <= CASE WHEN c.goal_mo IS NOT NULL THEN f.received_at + to_months(c.goal_mo)
+                                      ELSE f.received_at + to_seconds(c.goal_s) END
+                WHERE f.status IN ('sent', 'control') AND c.goal_event IS NOT NULL
+                GROUP BY f.rid)
+            SELECT f.request_id, f.line::BIGINT AS line, f.recipient::BIGINT AS recipient, f.campaign_id, f.identity,
+                   f.received_at, f.status, f.reason, f.bucket, f.delivery_at,
+                   CASE WHEN f.delivery_at IS NOT NULL THEN {delivery_local_sql("f.delivery_at", "o.off")} END
+                       AS delivery_local,
+                   CASE WHEN f.delivery_at IS NOT NULL THEN f.delivery_at > f.received_at END AS delayed,
+                   f.missing_keys, v.converted
+            FROM final f LEFT JOIN conv v USING (rid)
+            ASOF LEFT JOIN tz_offsets o ON o.zone = f.zone AND f.delivery_at >= o.since
+            ORDER BY f.line, f.recipient"""
+        )
+
+    def messages(self) -> pl.DataFrame | None:
+        if self.inputs.render == "static":
+            return None
+        return self.frame(
+            """SELECT request_id, recipient::BIGINT AS recipient, campaign_id, identity, coalesce(s.status, d.status)
+                   AS status, delivery_at, fields
+            FROM (SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY rid) AS nth FROM s4
+                  WHERE fields IS NOT NULL) s
+            LEFT JOIN decided d USING (rid)
+            WHERE $all OR nth <= $size ORDER BY rid""",
+            {"all": self.inputs.render == "all", "size": SAMPLE_SIZE},
+        )
+
+
+def _list(values: list[str]) -> str:
+    return "[" + ", ".join(quote(v) for v in values) + "]::VARCHAR[]"
+
+
+def _conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+
+
+def run_duck(
+    source: str | Path | pl.DataFrame,
+    inputs: EngineInputs,
+    *,
+    at: datetime | None = None,
+    progress: bool = False,
+    threads: int | None = None,
+    tracer: Tracer | None = None,
+) -> tuple[int, EngineOutput]:
+    """Decide every row of a batch with DuckDB; returns (requests, output)."""
+    engine = DuckEngine(inputs, threads=threads, tracer=tracer)
+    try:
+        requests = load_targets(engine.con, source, inputs.settings, at)
+        engine.rows()
+        engine.stateless()
+        engine.allot()
+        engine.render(progress)
+        engine.schedule()
+        engine.deliver()
+        outcomes = _conform(engine.outcomes(), OUTCOMES_SCHEMA)
+        messages = engine.messages()
+        output = EngineOutput(
+            outcomes,
+            None if messages is None else _conform(messages, MESSAGES_SCHEMA),
+            zone_warnings(inputs.profiles, inputs.settings),
+        )
+    finally:
+        engine.con.close()
+    return requests, output

@@ -1,0 +1,180 @@
+"""Audience filters as DuckDB SQL: the comparisons of :mod:`triggerlab.engine.values`, spelled in SQL.
+
+Numbers are compared as ``DECIMAL(38, 10)`` (exact for values with at most 10 decimals and 28 integer digits;
+the reference uses Python's exact decimals). Event filters count and sum with running totals per user and an
+as-of join at the two ends of the look-back window, so no row is ever joined to all of a user's events.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from triggerlab.audience import Aggregate, EventFilter, PropertyFilter
+from triggerlab.durations import parse_duration
+from triggerlab.engine.values import WHITESPACE, as_number, as_text
+
+__all__ = ["event_filter_table", "property_sql", "quote", "quote_name"]
+
+_WS = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in WHITESPACE) + "]"
+_DEC = "DECIMAL(38, 10)"
+
+
+def quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _trimmed(expr: str) -> str:
+    return f"regexp_replace({expr}, '^{_WS}+|{_WS}+$', '', 'g')"
+
+
+def text_sql(expr: str, dtype: pl.DataType | None) -> str:
+    """The text a column compares as (values.as_text)."""
+    if dtype == pl.Boolean:
+        return f"CASE WHEN {expr} THEN 'true' ELSE 'false' END"
+    return f"CAST({expr} AS VARCHAR)"
+
+
+def number_sql(expr: str, dtype: pl.DataType | None) -> str:
+    """The number a column stands for, or NULL (values.as_number)."""
+    if dtype is not None and dtype.is_numeric():
+        return f"TRY_CAST({expr} AS {_DEC})"
+    if dtype == pl.String:
+        trimmed = _trimmed(expr)
+        return f"CASE WHEN regexp_full_match({trimmed}, '-?[0-9]+(\\.[0-9]+)?') THEN TRY_CAST({trimmed} AS {_DEC}) END"
+    return "NULL"
+
+
+def _number_literal(value: Decimal) -> str:
+    return f"CAST('{value}' AS {_DEC})"
+
+
+def _equals(expr: str, dtype: pl.DataType | None, expected: Any) -> str:
+    number = as_number(expected)
+    text = f"{text_sql(expr, dtype)} = {quote(as_text(expected))}"
+    if number is None:
+        return text
+    return f"coalesce({number_sql(expr, dtype)} = {_number_literal(number)}, {text})"
+
+
+def _order(expr: str, dtype: pl.DataType | None, expected: Any, op: str) -> str:
+    symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+    number = as_number(expected)
+    text = f"{text_sql(expr, dtype)} {symbol} {quote(as_text(expected))}"
+    if number is None:
+        return text
+    return f"coalesce({number_sql(expr, dtype)} {symbol} {_number_literal(number)}, {text})"
+
+
+def property_sql(rule: PropertyFilter, expr: str | None, dtype: pl.DataType | None) -> str:
+    """A boolean (never NULL) SQL expression for one property condition on column ``expr``.
+
+    ``expr`` None: the table has no such column, so the property is never set.
+    """
+    unset = "true" if rule.op in ("not_equals", "not_in", "not_exists") else "false"
+    if expr is None:
+        return unset
+    options = rule.value if isinstance(rule.value, list) else [rule.value]
+    if rule.op == "exists":
+        body = "true"
+    elif rule.op == "not_exists":
+        body = "false"
+    elif rule.op in ("equals", "in"):
+        body = " OR ".join(f"({_equals(expr, dtype, option)})" for option in options)
+    elif rule.op in ("not_equals", "not_in"):
+        body = "NOT (" + " OR ".join(f"({_equals(expr, dtype, option)})" for option in options) + ")"
+    elif rule.op == "contains":
+        body = f"contains({text_sql(expr, dtype)}, {quote(as_text(rule.value))})"
+    else:
+        body = _order(expr, dtype, rule.value, rule.op)
+    return f"(CASE WHEN {expr} IS NULL THEN {unset} ELSE ({body}) END)"
+
+
+def _bounds(aggregate: Aggregate, total: str, count: str, average: bool) -> list[str]:
+    """Bounds on a sum, or on an average written as ``total op bound * count`` (exact; 0 with no events)."""
+    checks = []
+    for key, symbol in (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<="), ("equals", "=")):
+        bound = getattr(aggregate, key)
+        if bound is None:
+            continue
+        literal = _number_literal(Decimal(repr(bound)))
+        if average:
+            checks.append(f"(CASE WHEN {count} = 0 THEN 0 {symbol} {literal} ELSE {total} {symbol} {literal} * {count} END)")
+        else:
+            checks.append(f"({total} {symbol} {literal})")
+    return checks
+
+
+def _count_checks(rule: EventFilter, count: str) -> list[str]:
+    if rule.at_least is None and rule.at_most is None and rule.exactly is None:
+        return [f"{count} >= 1"]
+    checks = []
+    if rule.at_least is not None:
+        checks.append(f"{count} >= {rule.at_least}")
+    if rule.at_most is not None:
+        checks.append(f"{count} <= {rule.at_most}")
+    if rule.exactly is not None:
+        checks.append(f"{count} = {rule.exactly}")
+    return checks
+
+
+def _interval(text: str) -> str:
+    duration = parse_duration(text)
+    if duration.is_months:
+        return f"INTERVAL {duration.amount} MONTH"
+    return f"INTERVAL {duration.seconds} SECOND"
+
+
+def event_filter_table(
+    con: duckdb.DuckDBPyConnection, name: str, rule: EventFilter, rows: str, event_schema: pl.Schema
+) -> None:
+    """Create temp table ``name(rid, ok)``: whether each row of ``rows(rid, identity, received_at)`` passes."""
+
+    def column(prop: str) -> tuple[str | None, pl.DataType | None]:
+        return (quote_name(prop), event_schema[prop]) if prop in event_schema else (None, None)
+
+    where = [f"event = {quote(rule.event)}"]
+    for condition in rule.where:
+        where.append(property_sql(condition, *column(condition.property)))
+    sums = []
+    for key, aggregate in (("s_sum", rule.sum), ("s_avg", rule.avg)):
+        expr, dtype = column(aggregate.property) if aggregate is not None else (None, None)
+        value = f"coalesce({number_sql(expr, dtype)}, 0)" if expr is not None else f"CAST(0 AS {_DEC})"
+        sums.append(f"sum({value}) AS {key}")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {name}_ev AS
+        SELECT identity, ts,
+               sum(n) OVER w AS c_n, sum(s_sum) OVER w AS c_sum, sum(s_avg) OVER w AS c_avg
+        FROM (SELECT identity, ts, count(*) AS n, {", ".join(sums)}
+              FROM events WHERE {" AND ".join(where)} GROUP BY identity, ts)
+        WINDOW w AS (PARTITION BY identity ORDER BY ts)"""
+    )
+    lower = "" if rule.within is None else f"received_at - {_interval(rule.within)}"
+    lower_join = (
+        f"ASOF LEFT JOIN {name}_ev b ON b.identity = r.identity AND r.low > b.ts" if lower else ""
+    )
+    minus = (lambda col: f" - coalesce(b.{col}, 0)") if lower else (lambda col: "")
+    low_col = f", {lower} AS low" if lower else ""
+    count = f"(coalesce(a.c_n, 0){minus('c_n')})"
+    total = f"(coalesce(a.c_sum, 0){minus('c_sum')})"
+    average_total = f"(coalesce(a.c_avg, 0){minus('c_avg')})"
+    checks = _count_checks(rule, count)
+    if rule.sum is not None:
+        checks += _bounds(rule.sum, total, count, average=False)
+    if rule.avg is not None:
+        checks += _bounds(rule.avg, average_total, count, average=True)
+    held = " AND ".join(checks)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT r.rid, {"" if rule.did else "NOT "}({held}) AS ok
+        FROM (SELECT rid, identity, received_at{low_col} FROM {rows}) r
+        ASOF LEFT JOIN {name}_ev a ON a.identity = r.identity AND r.received_at > a.ts
+        {lower_join}"""
+    )

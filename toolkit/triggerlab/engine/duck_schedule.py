@@ -1,0 +1,96 @@
+"""Rules 10-11 in DuckDB: DND delivery times, expiry, and local wall-clock times from Python's zone data.
+
+Offsets come from the temp table ``tz_offsets(zone, since, off)`` built from zoneinfo by
+:func:`triggerlab.engine.clock.transitions` and read with as-of joins, so DuckDB and the reference agree on
+every offset. The DND time is :func:`triggerlab.engine.clock.dnd_delivery` unrolled: the wall clock reaches
+the window's end, unless an offset change comes first, and then the same question is asked once more from
+that change.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+
+from triggerlab.engine.clock import transitions
+from triggerlab.engine.common import EXPIRED_END
+
+__all__ = ["build_offsets", "delivery_local_sql", "schedule_table"]
+
+_MACROS = """
+CREATE OR REPLACE TEMP MACRO dnd_inside(t, s, e) AS
+    CASE WHEN s = e THEN false WHEN s < e THEN t >= s AND t < e ELSE t >= s OR t < e END;
+CREATE OR REPLACE TEMP MACRO dnd_reach(wall, e) AS
+    CASE WHEN wall::DATE + e <= wall THEN wall::DATE + e + INTERVAL 1 DAY ELSE wall::DATE + e END;
+CREATE OR REPLACE TEMP MACRO wall_at(instant, off) AS instant::TIMESTAMP + to_seconds(off);
+CREATE OR REPLACE TEMP MACRO instant_at(wall, off) AS (wall - to_seconds(off))::TIMESTAMPTZ;
+"""
+
+
+def build_offsets(con: duckdb.DuckDBPyConnection, zones: list[str], first: date, last: date) -> None:
+    """``tz_offsets(zone, since, off)``: each zone's offset (seconds) from ``since`` on."""
+    con.execute(_MACROS)
+    rows = transitions(zones, first - timedelta(days=2), last + timedelta(days=40))
+    con.execute("CREATE OR REPLACE TEMP TABLE tz_offsets (zone VARCHAR, since TIMESTAMPTZ, off INTEGER)")
+    if rows:
+        con.executemany("INSERT INTO tz_offsets VALUES (?, ?, ?)", rows)
+
+
+def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    """``sched(rid, delivery_at, status, reason)`` for ``rows(rid, received_at, zone, campaign_id)`` reaching
+    rule 10; campaign settings come from ``camps``."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE sched AS
+        WITH base AS (
+            SELECT r.rid, r.received_at, c.dnd_start::TIME AS dnd_start, c.dnd_end::TIME AS dnd_end, c.dnd_discard, c.sched_end, c.max_delay_s,
+                   c.max_delay_mo, c.reason_dnd, c.reason_delay, c.dnd_start IS NOT NULL AS has_dnd,
+                   o.off AS off_r, n.since AS change, n.off AS off_c
+            FROM {rows} r JOIN camps c USING (campaign_id)
+            ASOF LEFT JOIN tz_offsets o ON o.zone = r.zone AND r.received_at >= o.since
+            ASOF LEFT JOIN tz_offsets n ON n.zone = r.zone AND r.received_at < n.since),
+        first_reach AS (
+            SELECT *, instant_at(dnd_reach(wall_at(received_at, off_r), dnd_end), off_r) AS reach
+            FROM base),
+        timed AS (
+            SELECT rid, received_at, has_dnd, dnd_discard, sched_end, max_delay_s, max_delay_mo, reason_dnd,
+                   reason_delay,
+                   CASE WHEN NOT has_dnd OR NOT dnd_inside(wall_at(received_at, off_r)::TIME, dnd_start, dnd_end)
+                            THEN received_at
+                        WHEN change IS NULL OR change > reach THEN reach
+                        WHEN NOT dnd_inside(wall_at(change, off_c)::TIME, dnd_start, dnd_end) THEN change
+                        ELSE instant_at(dnd_reach(wall_at(change, off_c), dnd_end), off_c) END AS delivery_at
+            FROM first_reach)
+        SELECT rid,
+               CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN NULL
+                    ELSE delivery_at END AS delivery_at,
+               CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN 'dnd_discarded'
+                    WHEN sched_end IS NOT NULL AND delivery_at >= sched_end THEN 'expired'
+                    WHEN max_delay_s IS NOT NULL AND delivery_at > received_at + to_seconds(max_delay_s)
+                        THEN 'expired'
+                    WHEN max_delay_mo IS NOT NULL AND delivery_at > received_at + to_months(max_delay_mo)
+                        THEN 'expired' END AS status,
+               CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN reason_dnd
+                    WHEN sched_end IS NOT NULL AND delivery_at >= sched_end THEN $end_reason
+                    WHEN delivery_at > received_at + to_seconds(coalesce(max_delay_s, 0))
+                         AND max_delay_s IS NOT NULL THEN reason_delay
+                    WHEN max_delay_mo IS NOT NULL AND delivery_at > received_at + to_months(max_delay_mo)
+                        THEN reason_delay END AS reason
+        FROM timed""",
+        {"end_reason": EXPIRED_END},
+    )
+
+
+def delivery_local_sql(instant: str, off: str) -> str:
+    """ISO text of ``instant`` on the wall clock of offset ``off`` (seconds), as Python's isoformat writes it."""
+    wall = f"wall_at({instant}, {off})"
+    micro = f"microsecond({wall}) % 1000000"
+    sign = f"CASE WHEN {off} < 0 THEN '-' ELSE '+' END"
+    size = f"abs({off})"
+    seconds = f"CASE WHEN {size} % 60 <> 0 THEN ':' || lpad(({size} % 60)::VARCHAR, 2, '0') ELSE '' END"
+    return (
+        f"strftime({wall}, '%Y-%m-%dT%H:%M:%S')"
+        f" || CASE WHEN {micro} <> 0 THEN '.' || lpad(({micro})::VARCHAR, 6, '0') ELSE '' END"
+        f" || {sign} || lpad(({size} // 3600)::VARCHAR, 2, '0') || ':'"
+        f" || lpad((({size} % 3600) // 60)::VARCHAR, 2, '0') || {seconds}"
+    )
