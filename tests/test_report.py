@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 from tests import simulated
 from tests.simulated import result
 from triggerlab.errors import InputError
-from triggerlab.report import REASON_ROWS, fmt
+from triggerlab.report import fmt
 
 SVG_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 
@@ -106,14 +106,23 @@ def test_report_without_goal_or_deliveries_says_so(tmp_path: Path) -> None:
     assert '<h2>Warnings</h2>\n<p class="muted">None.</p>' in html
 
 
-def test_report_lists_at_most_a_hundred_reasons(tmp_path: Path) -> None:
+def test_report_lists_the_most_frequent_reasons_of_each_status(tmp_path: Path) -> None:
+    # Twelve render errors with seven distinct reasons: "error 0" four times, "error 1" three, the rest once.
+    reasons = ["error 0"] * 4 + ["error 1"] * 3 + [f"error {n}" for n in range(2, 7)]
     many = simulated.outcomes().with_columns(
-        pl.format("error {}", pl.int_range(pl.len())).alias("reason"), pl.lit("render_error").alias("status")
+        pl.Series("reason", reasons), pl.lit("render_error").alias("status")
     )
-    many = pl.concat([many] * 10).with_columns(pl.format("error {}", pl.int_range(pl.len())).alias("reason"))
     html = (result(outcomes=many).write(tmp_path) / "report.html").read_text(encoding="utf-8")
-    assert html.count('<td class="text">render_error</td><td class="text">error ') == REASON_ROWS
-    assert "20 more (status, reason) pairs: see SimulationResult.reasons()" in html
+    table = html[html.index("<h2>Statuses and reasons</h2>") : html.index("<h2>Warnings</h2>")]
+    cells = re.findall(r'<td class="text">render_error</td><td class="text">(.*?)</td><td>(\d+)</td>', table)
+    assert cells == [
+        ("error 0", "4"),
+        ("error 1", "3"),
+        ("error 2", "1"),
+        ("error 3", "1"),
+        ("error 4", "1"),
+        ('<span class="muted">2 other reasons</span>', "2"),
+    ]
 
 
 def test_write_to_a_file_path_is_an_input_error(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 __all__ = ["compact_html", "fmt", "report_html"]
 
-#: a report stays readable when reasons carry details (render errors): the rest is in ``.reasons()``
-REASON_ROWS = 100
+#: reasons often name the value at fault (``no profile has email x``): the report shows the most frequent
+#: few per status and sums the rest; every one is in ``SimulationResult.reasons()``
+REASONS_PER_STATUS = 5
 _NONE = "&#8212;"  # an em dash for a value that does not exist (empty group, no revenue property)
 
 _STYLE = """
@@ -159,16 +160,16 @@ def _campaign_table(result: SimulationResult, summary: dict[str, Any]) -> str:
 
 
 def _reason_table(result: SimulationResult) -> str:
-    reasons = result.reasons()
-    rows = [
-        [escape(r["status"]), escape(r["reason"]) if r["reason"] is not None else _NONE, fmt(r["count"])]
-        for r in reasons.head(REASON_ROWS).iter_rows(named=True)
-    ]
-    table = _table(["status", "reason", "rows"], rows, text_columns=2)
-    if reasons.height > REASON_ROWS:
-        more = fmt(reasons.height - REASON_ROWS)
-        table += f'<p class="muted">{more} more (status, reason) pairs: see SimulationResult.reasons()</p>'
-    return table
+    rows = []
+    for (status,), group in result.reasons().group_by("status", maintain_order=True):
+        for r in group.head(REASONS_PER_STATUS).iter_rows(named=True):
+            reason = _NONE if r["reason"] is None else escape(r["reason"])
+            rows.append([escape(status), reason, fmt(r["count"])])
+        if group.height > REASONS_PER_STATUS:
+            rest = group.slice(REASONS_PER_STATUS)
+            label = f'<span class="muted">{fmt(rest.height)} other reasons</span>'
+            rows.append([escape(status), label, fmt(int(rest["count"].sum()))])
+    return _table(["status", "reason", "rows"], rows, text_columns=2)
 
 
 def _warnings(warnings: Sequence[str]) -> str:
