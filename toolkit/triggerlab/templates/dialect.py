@@ -32,7 +32,7 @@ from liquid.exceptions import FilterValueError, LiquidSyntaxError, OutputStreamL
 from liquid.output import LimitedStringIO
 from liquid.stream import TokenStream
 from liquid.tag import Tag
-from liquid.token import TOKEN_EOF, TOKEN_EXPRESSION, TOKEN_STRING, TOKEN_TAG, Token
+from liquid.token import TOKEN_EOF, TOKEN_EXPRESSION, TOKEN_STRING, Token
 from liquid.undefined import UNDEFINED
 
 __all__ = [
@@ -214,6 +214,10 @@ def _tracked_default(
 class CodePointIO(LimitedStringIO):
     """The output buffer: counts code points (the spec's unit), not UTF-8 bytes as python-liquid does."""
 
+    def __init__(self, limit: int) -> None:
+        # newline="\n" as StringIO's own default: LimitedStringIO's None would turn CR LF into LF
+        super().__init__(limit, newline="\n")
+
     def write(self, s: str) -> int:
         if s:
             self.size += len(s)
@@ -231,6 +235,10 @@ class DialectTemplate(BoundTemplate):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.default_paths = {}
+
+    def _get_buffer(self) -> StringIO:
+        limit = self.env.output_stream_limit
+        return StringIO() if limit is None else CodePointIO(limit)
 
 
 def _json_value(value: object) -> object:
@@ -281,9 +289,11 @@ class AbortTag(Tag):
     block = False
 
     def parse(self, stream: TokenStream) -> Node:
-        token = stream.eat(TOKEN_TAG)
-        if stream.current.kind != TOKEN_EXPRESSION:
+        # the parser moves past the current token after us: leave it on the tag's last token
+        token = stream.current
+        if stream.peek.kind != TOKEN_EXPRESSION:
             return AbortNode(token, None)
+        next(stream)
         inner = stream.into_inner(tag=token, eat=False)
         if inner.current.kind != TOKEN_STRING:
             raise LiquidSyntaxError("abort takes an optional string literal reason", token=inner.current)
@@ -331,9 +341,8 @@ def new_context(
     return DialectContext(template, globals={"Profile": profile, "ExternalTrigger": payload})
 
 
-def render_template(template: BoundTemplate, context: DialectContext) -> str:
+def render_template(template: DialectTemplate, context: DialectContext) -> str:
     """Render into a code-point-limited buffer (what the missing keys were is left in ``context``)."""
-    limit = template.env.output_stream_limit
-    buffer: StringIO = CodePointIO(limit) if limit is not None else StringIO()
+    buffer = template._get_buffer()
     template.render_with_context(context, buffer)
     return buffer.getvalue()
