@@ -7,9 +7,9 @@ with the alias map scoped by block, so two loops reusing one variable name resol
 
 Each use is classified the way rendering treats a missing key (spec/semantics.md "Edges"): a key consumed by
 ``default``, ``| json``, a condition or a loop is never reported missing; any other use is a ``value`` use.
-``required`` marks value uses that run whenever the message does: not inside an ``if``/``unless``/``case``
-branch or a loop's ``else``, not after an ``{% abort %}``; inside a loop body this is relative to the loop
-(the item's key is required for each item).
+``required`` marks value uses that run whenever the message does and print the value as text (no filter,
+or only string filters): not inside an ``if``/``unless``/``case`` branch or a loop's ``else``, not after an
+``{% abort %}``; inside a loop body this is relative to the loop (the item's key is required for each item).
 """
 
 from __future__ import annotations
@@ -30,10 +30,18 @@ from liquid.builtin.tags.for_tag import ForNode
 from liquid.builtin.tags.if_tag import IfNode
 from liquid.builtin.tags.tablerow_tag import TablerowNode
 from liquid.builtin.tags.unless_tag import UnlessNode
+from liquid.exceptions import LiquidError
 from liquid.expression import Expression
 
 from triggerlab.errors import TemplateSyntaxError
-from triggerlab.templates.compiler import compile_source, line_col, walk_filters, walk_nodes
+from triggerlab.templates.compiler import (
+    compile_source,
+    line_col,
+    statements,
+    tag_audit,
+    walk_filters,
+    walk_nodes,
+)
 from triggerlab.templates.dialect import DISABLED_TAGS, AbortNode, Dialect, dialect, path_text
 
 __all__ = ["GLOBALS", "ITEM", "Problem", "TemplateAnalysis", "TemplatePath", "Use", "analyze_template"]
@@ -47,6 +55,13 @@ Segment = str | int
 UseKind = Literal["value", "condition", "loop"]
 
 _LOOP_NAMES = frozenset({"forloop", "tablerowloop"})
+
+#: filters that stringify a missing value (so it is reported missing); others (size, join, date, plus...) do not
+STRING_FILTERS = frozenset(
+    {"upcase", "downcase", "capitalize", "append", "prepend", "strip", "lstrip", "rstrip", "escape", "escape_once",
+     "url_encode", "strip_html", "strip_newlines", "newline_to_br", "remove", "remove_first", "remove_last",
+     "replace", "replace_first", "replace_last", "truncate", "truncatewords", "squish", "safe"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +224,9 @@ class _Walk:
             if resolved is None:
                 continue
             line, column = line_col(self.source, path.token.start_index)
-            required = kind == "value" and not (defaulted or json or scope.conditional or self.after_abort)
+            stringified = all(name in STRING_FILTERS for name in filters)
+            skipped = defaulted or json or scope.conditional or self.after_abort
+            required = kind == "value" and stringified and not skipped
             self.uses.append(
                 Use(
                     path=resolved_text(resolved),
@@ -264,20 +281,35 @@ def _paths(
         yield from _paths(child, defaulted, json)
 
 
-def _unknown_filters(template_nodes: list[Node], env: Dialect, source: str) -> list[Problem]:
+def _unknown_filters(template_nodes: list[Node], env: Dialect, source: str, offset: int = 0) -> list[Problem]:
     problems = []
     for node in walk_nodes(template_nodes, env):
         for expr in node.expressions():
             for _left, f in walk_filters(expr):
                 if f.name not in env.filters:
-                    line, column = line_col(source, f.token.start_index)
+                    line, column = line_col(source, f.token.start_index + offset)
                     problems.append(Problem(f'unknown filter "{f.name}"', line, column))
     return problems
 
 
-def _tag_problems(env: Dialect, source: str) -> list[Problem]:
+def _statement_filter_problems(env: Dialect, source: str) -> list[Problem]:
+    """Unknown filters in a template that does not parse as a whole: each statement is parsed alone."""
     problems = []
-    for name, spans in env.analyze_tags_from_string(source).unknown_tags.items():
+    for statement in statements(env, source):
+        try:
+            template = env.from_string(statement.snippet)
+        except LiquidError:
+            continue
+        problems.extend(_unknown_filters(template.nodes, env, source, statement.offset))
+    return problems
+
+
+def _tag_problems(env: Dialect, source: str) -> list[Problem]:
+    audit = tag_audit(env, source)
+    if audit is None:
+        return []
+    problems = []
+    for name, spans in audit.unknown_tags.items():
         for span in spans:
             line, column = line_col(source, span.index)
             if name in DISABLED_TAGS:
@@ -307,7 +339,8 @@ def analyze_template(source: str) -> TemplateAnalysis:
         template = compile_source(source)
     except TemplateSyntaxError as err:
         problems = tag_problems or [Problem(err.message, err.line or 1, err.column or 0)]
-        return TemplateAnalysis(problems=tuple(sorted(problems, key=_where)), syntax_error=err)
+        problems += _statement_filter_problems(env, source)
+        return TemplateAnalysis(problems=tuple(sorted(set(problems), key=_where)), syntax_error=err)
     walk = _Walk(source, RenderContext(template))
     walk.nodes(template.nodes, _Scope({}, conditional=False))
     filters = {

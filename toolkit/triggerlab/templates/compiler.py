@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
-from liquid import RenderContext
+from liquid import RenderContext, TagAnalysis
 from liquid.ast import Node
 from liquid.builtin.expressions.filtered import Filter, FilteredExpression, TernaryFilteredExpression
 from liquid.builtin.expressions.path import Path
 from liquid.exceptions import LiquidError
 from liquid.expression import Expression
-from liquid.token import TOKEN_OUTPUT, TOKEN_TAG
+from liquid.token import TOKEN_EXPRESSION, TOKEN_OUTPUT, TOKEN_TAG
 
 from triggerlab.errors import TemplateSyntaxError
 from triggerlab.templates.dialect import (
@@ -29,9 +30,19 @@ from triggerlab.templates.dialect import (
     path_text,
 )
 
-__all__ = ["compile_source", "line_col", "walk_expressions", "walk_filters"]
+__all__ = [
+    "Statement",
+    "compile_source",
+    "line_col",
+    "statements",
+    "tag_audit",
+    "walk_expressions",
+    "walk_filters",
+    "walk_nodes",
+]
 
 _EXPECTED_END = re.compile(r"expected tag end(\w+)")
+_STRAY_END = re.compile(r"unexpected tag 'end\w+'")
 
 
 def line_col(source: str, index: int) -> tuple[int, int]:
@@ -39,47 +50,87 @@ def line_col(source: str, index: int) -> tuple[int, int]:
     return source.count("\n", 0, index) + 1, index - (source.rfind("\n", 0, index) + 1)
 
 
-def _unclosed(env: Dialect, source: str, tag: str) -> int | None:
-    spans = env.analyze_tags_from_string(source).unclosed_tags.get(tag)
-    return max(span.index for span in spans) if spans else None
+def tag_audit(env: Dialect, source: str) -> TagAnalysis | None:
+    """python-liquid's tag audit, or None where it breaks (2.3.6 raises IndexError on a stray end tag)."""
+    try:
+        return env.analyze_tags_from_string(source)
+    except (IndexError, LiquidError):
+        return None
+
+
+def _unclosed(
+    env: Dialect, source: str, tag: str | None, before: int | None = None
+) -> tuple[str, int] | None:
+    """The innermost unclosed block tag (of one kind, or any kind) opened before ``before``."""
+    audit = tag_audit(env, source)
+    if audit is None:
+        return None
+    spans = [
+        (name, span.index)
+        for name, found in audit.unclosed_tags.items()
+        for span in found
+        if (tag is None or name == tag) and (before is None or span.index < before)
+    ]
+    return max(spans, key=lambda s: s[1]) if spans else None
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One output statement or tag, alone: ``offset`` maps a position in ``snippet`` back to the source."""
+
+    index: int
+    snippet: str
+    offset: int
+
+
+def statements(env: Dialect, source: str) -> Iterator[Statement]:
+    """Every output statement and registered tag of a template, each as a template of its own."""
+    tokens = list(env.tokenizer()(source))
+    for i, token in enumerate(tokens):
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        expression = following if following is not None and following.kind == TOKEN_EXPRESSION else None
+        if token.kind == TOKEN_OUTPUT and expression is not None:
+            prefix, suffix = "{{ ", " }}"
+        elif token.kind == TOKEN_TAG and token.value in env.tags and token.value != "liquid":
+            prefix, suffix = f"{{% {token.value} ", " %}"
+            tag = env.tags[token.value]
+            end = str(getattr(tag, "end", ""))
+            if tag.block and end:
+                suffix += f"{{% {end} %}}"
+        else:
+            continue
+        text = expression.value if expression is not None else ""
+        offset = expression.start_index - len(prefix) if expression is not None else token.start_index
+        yield Statement(token.start_index, f"{prefix}{text}{suffix}", offset)
 
 
 def _first_failing_statement(env: Dialect, source: str) -> int | None:
-    for token in env.tokenizer()(source):
-        if token.kind == TOKEN_OUTPUT:
-            snippet = f"{{{{ {token.value} }}}}"
-        elif token.kind == TOKEN_TAG and token.value in env.tags:
-            tag = env.tags[token.value]
-            snippet = f"{{% {token.value} {_expression_after(token.source, token.start_index)} %}}"
-            end = str(getattr(tag, "end", ""))
-            if tag.block and end:
-                snippet += f"{{% {end} %}}"
-        else:
-            continue
+    for statement in statements(env, source):
         try:
-            env.from_string(snippet)
+            env.from_string(statement.snippet)
         except LiquidError:
-            return token.start_index
+            return statement.index
     return None
-
-
-def _expression_after(source: str, index: int) -> str:
-    end = source.find("%}", index)
-    body = source[index : end if end >= 0 else len(source)]
-    return body.split(None, 1)[1] if len(body.split(None, 1)) > 1 else ""
 
 
 def _syntax_error(env: Dialect, source: str, err: LiquidError) -> TemplateSyntaxError:
     message = str(err.message)
-    if err.token is not None and err.token.start_index >= 0:
-        index: int | None = err.token.start_index
-    else:
-        expected = _EXPECTED_END.search(message)
-        index = _unclosed(env, source, expected.group(1)) if expected else None
-        if expected and index is not None:
-            message = f"{{% {expected.group(1)} %}} is never closed (no {{% end{expected.group(1)} %}})"
-        elif index is None:
-            index = _first_failing_statement(env, source)
+    index: int | None = (
+        err.token.start_index if err.token is not None and err.token.start_index >= 0 else None
+    )
+    expected = _EXPECTED_END.search(message)
+    stray_end = _STRAY_END.fullmatch(message)
+    unclosed = None
+    if expected and index is None:
+        unclosed = _unclosed(env, source, expected.group(1))
+    elif stray_end:
+        # an end tag that closes nothing open here: the real mistake is the block left open before it
+        unclosed = _unclosed(env, source, None, before=index)
+    if unclosed is not None:
+        name, index = unclosed
+        message = f"{{% {name} %}} is never closed (no {{% end{name} %}})"
+    elif index is None:
+        index = _first_failing_statement(env, source)
     for name in DISABLED_TAGS:
         if message == f"unexpected tag '{name}'":
             message = f"{name} is not available: a triggerlab template cannot load other templates"
