@@ -56,11 +56,11 @@ UseKind = Literal["value", "condition", "loop"]
 
 _LOOP_NAMES = frozenset({"forloop", "tablerowloop"})
 
-#: filters that stringify a missing value (so it is reported missing); others (size, join, date, plus...) do not
+#: filters that stringify a missing value (so it is reported missing); size, join, date, plus... do not
 STRING_FILTERS = frozenset(
-    {"upcase", "downcase", "capitalize", "append", "prepend", "strip", "lstrip", "rstrip", "escape", "escape_once",
-     "url_encode", "strip_html", "strip_newlines", "newline_to_br", "remove", "remove_first", "remove_last",
-     "replace", "replace_first", "replace_last", "truncate", "truncatewords", "squish", "safe"}
+    {"upcase", "downcase", "capitalize", "append", "prepend", "strip", "lstrip", "rstrip", "escape",
+     "escape_once", "url_encode", "strip_html", "strip_newlines", "newline_to_br", "remove", "remove_first",
+     "remove_last", "replace", "replace_first", "replace_last", "truncate", "truncatewords", "squish", "safe"}
 )  # fmt: skip
 
 
