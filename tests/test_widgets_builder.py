@@ -32,7 +32,7 @@ def test_loading_a_campaign_gives_it_back_unchanged(sample_dir: Path, name: str)
 
 def test_every_section_is_shown_in_the_products_order() -> None:
     heads = [child.children[0].value for child in CampaignBuilder().children[2:]]
-    titles = [head.split("</span>")[1].split("</div>")[0] for head in heads]
+    titles = [head.split("tl-section-title'>")[1].split("</span>")[0] for head in heads]
     assert titles == [
         "Start",
         "Goal",

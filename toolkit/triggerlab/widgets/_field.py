@@ -38,8 +38,10 @@ class Field:
         self.error = w.HTML("")
         self.error.add_class("tl-error")
         self.messages: tuple[str, ...] = ()
+        # the error line takes no room until there is an error to show
         if label is None:  # compact: inside a filter row, the placeholder names the input
-            self.box = w.VBox([widget, self.error])
+            self._error_line = w.HBox([self.error], layout=w.Layout(display="none"))
+            self.box = w.VBox([widget, self._error_line])
         else:
             parts: list[w.Widget] = [_label(label), widget]
             if hint:
@@ -47,13 +49,15 @@ class Field:
                     w.HTML(f"<span class='tl-hint' style='margin-left:8px'>{html.escape(hint)}</span>")
                 )
             line = w.HBox(parts, layout=w.Layout(align_items="center"))
-            self.box = w.VBox([line, w.HBox([_label(""), self.error])])
+            self._error_line = w.HBox([_label(""), self.error], layout=w.Layout(display="none"))
+            self.box = w.VBox([line, self._error_line])
         self.box.add_class("tl-field")
 
     def show(self, messages: Iterable[str]) -> None:
         """Show these error texts (none: the field is valid)."""
         self.messages = tuple(messages)
         self.error.value = "<br>".join(html.escape(m) for m in self.messages)
+        self._error_line.layout.display = None if self.messages else "none"
         if self.messages:
             self.input.add_class("tl-invalid")
         else:
@@ -66,23 +70,30 @@ def _label(text: str) -> w.Label:
     return label
 
 
+def _owns(path: str, finding: str) -> bool:
+    # "message.html:3:5" (a template position) and 'message.headers["X-Id"]' belong to their field too
+    return finding == path or (finding.startswith(path) and finding[len(path)] in ".:[")
+
+
+def _text(finding: Finding, rest: str) -> str:
+    if rest.startswith(":"):  # ":line:column" inside the field's template
+        return f"line {rest[1:]}: {finding.message}"
+    rest = rest.removeprefix(".")
+    where = f"line {finding.line}: " if finding.line is not None else ""
+    return f"{rest + ': ' if rest else ''}{where}{finding.message}"
+
+
 def place_findings(findings: Iterable[Finding], fields: Mapping[str, Field]) -> list[Finding]:
     """Show each finding on its field; return those no field owns (shown with the review instead)."""
     # one field may own several paths (a filter row's own rules show on its value input)
     shown: dict[int, list[str]] = {id(field): [] for field in fields.values()}
     unplaced: list[Finding] = []
     for finding in findings:
-        owner = max(
-            (p for p in fields if finding.path == p or finding.path.startswith(p + ".")),
-            key=len,
-            default=None,
-        )
+        owner = max((p for p in fields if _owns(p, finding.path)), key=len, default=None)
         if owner is None:
             unplaced.append(finding)
             continue
-        rest = finding.path[len(owner) + 1 :]
-        where = f"line {finding.line}: " if finding.line is not None and owner.startswith("message.") else ""
-        shown[id(fields[owner])].append(f"{rest + ': ' if rest else ''}{where}{finding.message}")
+        shown[id(fields[owner])].append(_text(finding, finding.path[len(owner) :]))
     for field in fields.values():
         field.show(shown[id(field)])
     return unplaced
@@ -91,7 +102,8 @@ def place_findings(findings: Iterable[Finding], fields: Mapping[str, Field]) -> 
 def section(step: int, title: str, hint: str, children: list[w.Widget]) -> w.VBox:
     """A numbered card of the builder, as the product's campaign page shows its sections."""
     head = w.HTML(
-        f"<div class='tl-section-head'><span class='tl-step'>{step}</span>{html.escape(title)}</div>"
+        f"<div class='tl-section-head'><span class='tl-step'>{step}</span>"
+        f"<span class='tl-section-title'>{html.escape(title)}</span></div>"
         f"<div class='tl-hint'>{html.escape(hint)}</div>"
     )
     box = w.VBox([head, *children])

@@ -24,7 +24,6 @@ CSS = """
 .tl-app .tl-field { margin: 2px 0; }
 .tl-app .tl-label { color: #374151; font-size: 13px; }
 .tl-app .tl-error { color: #b42318; font-size: 12px; line-height: 1.3; }
-.tl-app .tl-error:empty { display: none; }
 .tl-app .tl-invalid input, .tl-app .tl-invalid textarea, .tl-app .tl-invalid select {
   border-color: #f04438 !important; background: #fff6f5; }
 .tl-app .tl-row { border-left: 3px solid #c7d2fe; background: #f8fafc; border-radius: 6px;

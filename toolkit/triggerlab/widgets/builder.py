@@ -76,7 +76,11 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         self.file = Field("Campaign file", w.Text(value=str(file), layout=w.Layout(width="420px")))
         self.workspace = Field("Workspace", w.Text(value=str(workspace), layout=w.Layout(width="420px")))
         self.publish_button = w.Button(
-            description="Publish campaign", button_style="primary", icon="paper-plane", disabled=True
+            description="Publish campaign",
+            button_style="primary",
+            icon="paper-plane",
+            disabled=True,
+            layout=w.Layout(width="auto"),
         )
         self.publish_button.add_class("tl-publish")
         self.publish_button.on_click(lambda _button: self._publish_clicked())

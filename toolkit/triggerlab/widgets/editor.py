@@ -88,6 +88,7 @@ class TemplateEditor(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         self._base = campaign
         self._campaign: Campaign | None = None
         self.rendered: RenderedMessage | None = None
+        self._ready = False  # inputs fire while they are being filled in; render once all exist
         self.message = MessageSection(self._refresh)
         self.message.show(campaign.channel)
         self.message.load(campaign.channel, campaign.model_dump(mode="json")["message"])
@@ -158,6 +159,7 @@ class TemplateEditor(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
             w.HBox([samples, preview], layout=w.Layout(align_items="flex-start", gap="12px")),
             details,
         ]
+        self._ready = True
         self._refresh()
 
     @property
@@ -180,6 +182,8 @@ class TemplateEditor(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         return (None if findings else campaign), findings
 
     def _refresh(self) -> None:
+        if not self._ready:
+            return
         campaign, findings = self._candidate()
         self._campaign = campaign
         place_findings(findings, self.message.fields())
@@ -231,10 +235,20 @@ def _status_html(rendered: RenderedMessage) -> str:
 
 def _paths_html(campaign: Campaign) -> str:
     analysis = analyze_campaign(campaign)
+    used_in: dict[str, list[str]] = {}
+    for label, use in analysis.uses:
+        fields = used_in.setdefault(use.path, [])
+        if label.removeprefix("message.") not in fields:
+            fields.append(label.removeprefix("message."))
     rows = "".join(
-        f"<tr><td><code>{escape(path.path)}</code></td><td>{escape(', '.join(path.fields))}</td>"
-        f"<td>{escape(path.default) if path.default is not None else '<span class=tl-bad>no default</span>'}</td></tr>"
-        for path in analysis.paths
+        f"<tr><td><code>{escape(path.path)}</code></td><td>{escape(', '.join(used_in.get(path.path, [])))}</td>"
+        + (
+            "<td class='tl-ok'>has a default</td>"
+            if path.has_default
+            else "<td class='tl-bad'>no default</td>"
+        )
+        + "</tr>"
+        for path in sorted(analysis.paths, key=lambda p: p.path)
     )
     if not rows:
         return "<div class='tl-hint' style='margin:0'>The message uses no Profile or ExternalTrigger values.</div>"

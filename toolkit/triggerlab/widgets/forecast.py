@@ -56,7 +56,9 @@ class ForecastPanel(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
         self.campaign_id = Field(
             "Campaign id in batch", w.Text(placeholder="the campaign's id", layout=w.Layout(width="200px"))
         )
-        self.run_button = w.Button(description="Run forecast", icon="line-chart", button_style="info")
+        self.run_button = w.Button(
+            description="Run forecast", icon="line-chart", button_style="info", layout=w.Layout(width="auto")
+        )
         self.run_button.on_click(lambda _button: self._run_clicked())
         self.output = w.HTML("")
         self.children = [
