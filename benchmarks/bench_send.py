@@ -1,0 +1,228 @@
+"""Benchmark: webhook messages/s with the durable delivery log on vs a bare httpx loop, and SMTP messages/s.
+
+Receivers run in their own processes so they do not share the sender's interpreter: a raw asyncio HTTP
+responder (far faster than the sender, so it is not the bottleneck) and aiosmtpd. Targets (DESIGN.md):
+webhook >= 2,000 messages/s with the log on and >= 70% of the bare loop.
+``python benchmarks/bench_send.py [--messages N] [--concurrency N] [--smtp-messages N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from triggerlab.delivery import (
+    DeliveryLog,
+    OutgoingMessage,
+    SmtpTransport,
+    WebhookTransport,
+    deliver,
+    idempotency_key,
+)
+from triggerlab.workspace import Workspace
+
+_RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: application/json\r\n\r\n{}"
+
+
+class _Responder(asyncio.Protocol):
+    """Answers 200 to every complete request on a keep-alive connection, parsing only Content-Length."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head = self.buffer[:end].lower()
+            at = head.find(b"content-length:")
+            length = int(head[at + 15 :].split(b"\r\n", 1)[0]) if at >= 0 else 0
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length :]
+            self.transport.write(_RESPONSE)
+
+
+def _serve_http(port: int) -> None:
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(_Responder, "127.0.0.1", port)
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def _serve_smtp(port: int) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+            return "250 OK"
+
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    while True:
+        time.sleep(3600)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(kind: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, __file__, f"--serve-{kind}", str(port)])
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{kind} receiver did not start")
+
+
+def _webhooks(url: str, count: int, run: str) -> list[OutgoingMessage]:
+    return [
+        OutgoingMessage(
+            key=idempotency_key("1750575723", f"{run}-{n}", 0, f"user-{n}"),
+            channel="webhook",
+            campaign_id="1750575723",
+            identity=f"user-{n}",
+            fields={
+                "url": url,
+                "method": "POST",
+                "headers": {"X-Source": "triggerlab"},
+                "body": f'{{"identity": "user-{n}", "plan": "pro", "amount": "37.20"}}',
+                "content_type": "json",
+            },
+            request_id=f"{run}-{n}",
+        )
+        for n in range(count)
+    ]
+
+
+async def _bare(messages: list[OutgoingMessage], concurrency: int) -> None:
+    """What a hand-written sender does: the same requests, no log, no retries, no guards."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=5.0, limits=limits) as client:
+        queue = iter(messages)
+
+        async def worker() -> None:
+            for m in queue:
+                headers = dict(m.fields["headers"]) | {
+                    "Idempotency-Key": m.key,
+                    "Content-Type": "application/json",
+                }
+                response = await client.post(
+                    m.fields["url"], content=m.fields["body"].encode(), headers=headers
+                )
+                response.raise_for_status()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+def _timed(label: str, count: int, action: object) -> float:
+    start = time.perf_counter()
+    asyncio.run(action)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - start
+    rate = count / seconds
+    print(f"{label:<34} {count:>7} messages {seconds:7.2f} s {rate:9.0f} messages/s", flush=True)
+    return rate
+
+
+def bench_webhook(count: int, concurrency: int, rounds: int) -> tuple[float, float]:
+    proc, port = _start("http")
+    url = f"http://127.0.0.1:{port}/hook"
+    best_bare = best_logged = 0.0
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            _timed("warm-up (bare httpx)", 500, _bare(_webhooks(url, 500, "warm"), concurrency))
+            for r in range(rounds):
+                best_bare = max(
+                    best_bare,
+                    _timed("bare httpx loop", count, _bare(_webhooks(url, count, f"b{r}"), concurrency)),
+                )
+                with Workspace(Path(folder) / f"ws{r}.duckdb") as ws:
+                    log = DeliveryLog(ws.con)
+                    transport = WebhookTransport(allow_networks=["127.0.0.0/8"], concurrency=concurrency)
+                    messages = _webhooks(url, count, f"l{r}")
+                    rate = _timed(
+                        "triggerlab, durable log on",
+                        count,
+                        deliver(messages, transport, log=log, concurrency=concurrency),
+                    )
+                    assert log.counts()["sent"] == count
+                best_logged = max(best_logged, rate)
+    finally:
+        proc.kill()
+        proc.wait()
+    return best_bare, best_logged
+
+
+def bench_smtp(count: int) -> float:
+    proc, port = _start("smtp")
+    fields = {
+        "from_name": "Acme Shop",
+        "from_email": "orders@acme.test",
+        "subject": "Your order is confirmed",
+        "html": "<p>Thanks for your order.</p>",
+        "text": "Thanks for your order.",
+    }
+    messages = [
+        OutgoingMessage(
+            idempotency_key("1695721550", str(n), 0, f"u{n}"),
+            "email",
+            "1695721550",
+            f"u{n}",
+            fields,
+            f"u{n}@example.test",
+        )
+        for n in range(count)
+    ]
+    try:
+        with tempfile.TemporaryDirectory() as folder, Workspace(Path(folder) / "ws.duckdb") as ws:
+            transport = SmtpTransport(host="127.0.0.1", port=port, connections=4)
+            return _timed(
+                "smtp, 4 connections, log on", count, deliver(messages, transport, log=DeliveryLog(ws.con))
+            )
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--smtp-messages", type=int, default=2_000)
+    parser.add_argument("--serve-http", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-smtp", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_http:
+        _serve_http(args.serve_http)
+        return 0
+    if args.serve_smtp:
+        _serve_smtp(args.serve_smtp)
+        return 0
+    bare, logged = bench_webhook(args.messages, args.concurrency, args.rounds)
+    print(
+        f"webhook with the log: {logged:.0f} messages/s = {logged / bare:.0%} of the bare loop (best of {args.rounds})"
+    )
+    bench_smtp(args.smtp_messages)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
