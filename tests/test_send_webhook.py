@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from itertools import pairwise
 from urllib.parse import parse_qs
 
 import pytest
@@ -17,6 +18,7 @@ from triggerlab.delivery import (
     deliver,
     idempotency_key,
 )
+from triggerlab.delivery.pacing import RateLimiter
 from triggerlab.errors import SendError
 
 LOOPBACK = ["127.0.0.0/8"]
@@ -225,3 +227,24 @@ def test_missing_credentials_stop_the_run_and_leave_messages_pending() -> None:
         run([message(1, r.url, auth=auth)], WebhookTransport(allow_networks=LOOPBACK), log)
     assert r.requests == []
     assert states(log) == [("user-1", "pending", 0, None, None)]
+
+
+def test_concurrency_and_rate_limits_hold() -> None:
+    with HttpReceiver(lambda _: Answer(200, delay=0.02)) as r:
+        messages = [message(n, f"{r.url}/hook") for n in range(40)]
+        run(messages, WebhookTransport(allow_networks=LOOPBACK), DeliveryLog.memory(), concurrency=4)
+    assert r.max_in_flight == 4
+
+
+def test_the_rate_limit_spaces_attempts_evenly() -> None:
+    async def starts() -> list[float]:
+        limiter, loop, seen = RateLimiter(200.0), asyncio.get_running_loop(), []
+        for _ in range(20):
+            await limiter.wait()
+            seen.append(loop.time())
+        return seen
+
+    seen = asyncio.run(starts())
+    # Lower bounds only (a busy machine can only make the gaps longer); 1 ms of timer slack.
+    assert all(b - a >= 0.005 - 0.001 for a, b in pairwise(seen))
+    assert seen[-1] - seen[0] >= 19 * 0.005 - 0.001
