@@ -64,20 +64,45 @@ def small_result() -> SimulationResult:
         ],
         schema=GOAL_EVENTS_SCHEMA,
     )
-    push = {"title": "12,000 steps! 🎉", "body": "Way to go, Asha.", "deep_link": "fitapp://progress/2026-11-02"}
-    email = {"from_email": "orders@shoplane.example", "subject": "Your order", "html": "<p>Hey <b>Ravi</b></p>"}
+    push = {
+        "title": "12,000 steps! 🎉",
+        "body": "Way to go, Asha.",
+        "deep_link": "fitapp://progress/2026-11-02",
+    }
+    email = {
+        "from_email": "orders@shoplane.example",
+        "subject": "Your order",
+        "html": "<p>Hey <b>Ravi</b></p>",
+    }
     messages = pl.DataFrame(
         [
-            {"request_id": "t1", "recipient": 1, "campaign_id": PUSH, "identity": "u1", "status": "sent",
-             "delivery_at": _at(8), "fields": json.dumps(push)},
-            {"request_id": "t5", "recipient": 1, "campaign_id": EMAIL, "identity": "u5", "status": "sent",
-             "delivery_at": _at(10), "fields": json.dumps(email)},
+            {
+                "request_id": "t1",
+                "recipient": 1,
+                "campaign_id": PUSH,
+                "identity": "u1",
+                "status": "sent",
+                "delivery_at": _at(8),
+                "fields": json.dumps(push),
+            },
+            {
+                "request_id": "t5",
+                "recipient": 1,
+                "campaign_id": EMAIL,
+                "identity": "u5",
+                "status": "sent",
+                "delivery_at": _at(10),
+                "fields": json.dumps(email),
+            },
         ],
         schema=MESSAGES_SCHEMA,
     )
     return SimulationResult(
         outcomes=outcomes,
-        campaigns=[load_campaign(CAMPAIGNS / "fitness_milestone.yaml"), load_campaign(CAMPAIGNS / "order_confirmation.yaml")],
+        campaigns=[
+            load_campaign(CAMPAIGNS / "fitness_milestone.yaml"),
+            load_campaign(CAMPAIGNS / "order_confirmation.yaml"),
+        ],
         requests=8,
         goal_events=goal_events,
         messages=messages,

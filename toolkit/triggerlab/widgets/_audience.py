@@ -197,7 +197,9 @@ class EventRow:
             if data.get(kind) is not None:
                 self._add_aggregate(kind, data[kind])
         add_where = w.Button(
-            description="+ condition", tooltip="Only events whose properties match", layout=w.Layout(width="auto")
+            description="+ condition",
+            tooltip="Only events whose properties match",
+            layout=w.Layout(width="auto"),
         )
         add_where.on_click(lambda _b: self._add_where(None))
         add_aggregate = w.Button(
@@ -267,13 +269,15 @@ class AudienceSection:
         )
         self.match.observe(lambda _change: changed(), names="value")
         self.filters = RowList(changed)
-        self.add_property = w.Button(description="+ User property", icon="user", layout=w.Layout(width="auto"))
-        self.add_property.on_click(lambda _b: self.add_filter({"property": "", "op": "equals"}))
-        self.add_event = w.Button(description="+ Past behaviour", icon="history", layout=w.Layout(width="auto"))
-        self.add_event.on_click(lambda _b: self.add_filter({"event": ""}))
-        self.empty = w.HTML(
-            "<span class='tl-hint' style='margin:0'>No filters: everyone the trigger names qualifies.</span>"
+        self.add_property = w.Button(
+            description="+ User property", icon="user", layout=w.Layout(width="auto")
         )
+        self.add_property.on_click(lambda _b: self.add_filter({"property": "", "op": "equals"}))
+        self.add_event = w.Button(
+            description="+ Past behaviour", icon="history", layout=w.Layout(width="auto")
+        )
+        self.add_event.on_click(lambda _b: self.add_filter({"event": ""}))
+        self.empty = w.HTML("<span class='tl-note'>No filters: everyone the trigger names qualifies.</span>")
         match_line = w.HBox([w.HTML("<span class='tl-label'>Users must match&nbsp;</span>"), self.match])
         self.children: list[w.Widget] = [
             match_line,

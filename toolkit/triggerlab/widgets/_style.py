@@ -21,6 +21,7 @@ CSS = """
 .tl-app .tl-step { display: inline-block; width: 22px; height: 22px; border-radius: 11px; background: #4f46e5;
   color: #fff; text-align: center; line-height: 22px; font-size: 12px; margin-right: 8px; }
 .tl-app .tl-hint { color: #6b7280; font-size: 12px; margin: 0 0 6px 30px; line-height: 1.4; }
+.tl-app .tl-note { color: #6b7280; font-size: 12px; margin: 4px 0; line-height: 1.4; }
 .tl-app .tl-field { margin: 2px 0; }
 .tl-app .tl-label { color: #374151; font-size: 13px; }
 .tl-app .tl-error { color: #b42318; font-size: 12px; line-height: 1.3; }
@@ -42,8 +43,8 @@ CSS = """
 .tl-app .tl-card .tl-num { font-size: 20px; font-weight: 650; }
 .tl-app .tl-card .tl-cap { color: #6b7280; font-size: 12px; }
 .tl-app table.tl-table { border-collapse: collapse; font-size: 12px; margin: 4px 0; }
-.tl-app table.tl-table th { text-align: left; color: #6b7280; font-weight: 600; border-bottom: 1px solid #e5e7eb;
-  padding: 3px 10px 3px 0; }
+.tl-app table.tl-table th { text-align: left; color: #6b7280; font-weight: 600;
+  border-bottom: 1px solid #e5e7eb; padding: 3px 10px 3px 0; }
 .tl-app table.tl-table td { border-bottom: 1px solid #f2f4f7; padding: 3px 10px 3px 0; vertical-align: top; }
 .tl-app table.tl-table td.tl-numcell { text-align: right; font-variant-numeric: tabular-nums; }
 .tl-app .tl-phone { width: 320px; border-radius: 22px; background: #111827; padding: 26px 12px 18px 12px; }
@@ -60,6 +61,10 @@ CSS = """
 .tl-app .tl-status.ok { background: #ecfdf3; color: #05603a; }
 .tl-app .tl-status.bad { background: #fef3f2; color: #b42318; }
 .tl-app .tl-status.warn { background: #fffaeb; color: #93370d; }
+.tl-app .tl-bar { height: 12px; border-radius: 3px; background: #a5b4fc; min-width: 2px; }
+.tl-app .tl-bar.tl-bar-sent { background: #12b76a; }
+.tl-app .tl-chat { background: #e7f8e8; border-radius: 12px; padding: 10px; max-width: 420px; }
+.tl-app .tl-chat ol { list-style: none; padding-left: 0; margin: 6px 0 0 0; }
 .tl-app .tl-chart svg { max-width: 100%; height: auto; }
 """
 

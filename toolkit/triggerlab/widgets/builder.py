@@ -241,10 +241,12 @@ def _review(
         items = "".join(f"<li>{html.escape(str(f))}</li>" for f in findings)
         note = " (shown next to their fields)" if not unplaced else ""
         head = f"{len(findings)} problem{'s' if len(findings) > 1 else ''} to fix before publishing{note}"
-        return f"<div class='tl-status bad'>{head}<ul style='margin:4px 0'>{items}</ul></div><div class='tl-hint' style='margin:0'>{ident}</div>"
+        problems = f"<div class='tl-status bad'>{head}<ul style='margin:4px 0'>{items}</ul></div>"
+        return f"{problems}<div class='tl-note'>{ident}</div>"
     assert campaign is not None
     document = html.escape(dump_document(campaign))
     return (
         f"<div class='tl-status ok'>Ready to publish. {ident}.</div>"
-        f"<details><summary class='tl-label'>Campaign file</summary><div class='tl-code'>{document}</div></details>"
+        "<details><summary class='tl-label'>Campaign file</summary>"
+        f"<div class='tl-code'>{document}</div></details>"
     )

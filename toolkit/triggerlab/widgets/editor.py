@@ -134,7 +134,7 @@ class TemplateEditor(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
                 self.payload_pick,
                 self.payload.box,
             ],
-            layout=w.Layout(width="360px"),
+            layout=w.Layout(width="360px", margin="8px 12px 8px 0"),
         )
         samples.add_class("tl-section")
         preview = w.VBox(
@@ -153,10 +153,10 @@ class TemplateEditor(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
             stylesheet(),
             w.HTML(
                 f"<div class='tl-title'>Message: {escape(campaign.name)}</div>"
-                f"<div class='tl-subtitle'>{escape(campaign.channel)} · the preview re-renders as you type</div>"
+                f"<div class='tl-subtitle'>{escape(campaign.channel)} · the preview follows your typing</div>"
             ),
             source,
-            w.HBox([samples, preview], layout=w.Layout(align_items="flex-start", gap="12px")),
+            w.HBox([samples, preview], layout=w.Layout(align_items="flex-start")),
             details,
         ]
         self._ready = True
@@ -225,7 +225,7 @@ def _status_html(rendered: RenderedMessage) -> str:
         notes.append("missing keys: " + ", ".join(escape(k) for k in rendered.missing_keys))
     if rendered.defaults_used:
         notes.append("defaults used: " + ", ".join(escape(k) for k in rendered.defaults_used))
-    extra = f"<div class='tl-hint' style='margin:2px 0 0 0'>{'; '.join(notes)}</div>" if notes else ""
+    extra = f"<div class='tl-note'>{'; '.join(notes)}</div>" if notes else ""
     if rendered.status == "ok":
         return f"<div class='tl-status ok tl-render-ok'>Renders: this message would be sent.{extra}</div>"
     label = "Aborted" if rendered.status == "aborted" else "Render error"
@@ -241,7 +241,8 @@ def _paths_html(campaign: Campaign) -> str:
         if label.removeprefix("message.") not in fields:
             fields.append(label.removeprefix("message."))
     rows = "".join(
-        f"<tr><td><code>{escape(path.path)}</code></td><td>{escape(', '.join(used_in.get(path.path, [])))}</td>"
+        f"<tr><td><code>{escape(path.path)}</code></td>"
+        f"<td>{escape(', '.join(used_in.get(path.path, [])))}</td>"
         + (
             "<td class='tl-ok'>has a default</td>"
             if path.has_default
@@ -251,5 +252,6 @@ def _paths_html(campaign: Campaign) -> str:
         for path in sorted(analysis.paths, key=lambda p: p.path)
     )
     if not rows:
-        return "<div class='tl-hint' style='margin:0'>The message uses no Profile or ExternalTrigger values.</div>"
-    return f"<table class='tl-table tl-paths'><tr><th>path</th><th>used in</th><th>default</th></tr>{rows}</table>"
+        return "<div class='tl-note'>The message uses no Profile or ExternalTrigger values.</div>"
+    head = "<tr><th>path</th><th>used in</th><th>default</th></tr>"
+    return f"<table class='tl-table tl-paths'>{head}{rows}</table>"

@@ -16,7 +16,6 @@ import ipywidgets as w
 
 from triggerlab.campaign import Campaign
 from triggerlab.errors import TriggerlabError
-from triggerlab.files import load_settings
 from triggerlab.widgets._field import Field
 
 if TYPE_CHECKING:
@@ -89,30 +88,40 @@ class ForecastPanel(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
             text: str = field.input.value.strip()
             return text or None
 
-        settings_path = optional(self.settings)
         self.result = simulate(
             [campaign.model_copy(update={"id": campaign_id})],
             triggers=self.triggers.input.value.strip(),
             profiles=self.profiles.input.value.strip(),
             events=optional(self.events),
             history=optional(self.history),
-            settings=load_settings(settings_path) if settings_path else None,
+            settings=optional(self.settings),
             progress=False,
         )
         return self.result
 
     def _run_clicked(self) -> None:
-        from triggerlab.widgets.report import funnel_html
-
         self.output.value = "<div class='tl-status warn'>Running the forecast…</div>"
         try:
             result = self.run()
         except TriggerlabError as exc:
             self.output.value = f"<div class='tl-status bad'>Cannot forecast: {html.escape(str(exc))}</div>"
             return
-        summary = result.summary()
-        head = (
-            f"<div class='tl-status ok'>{summary['requests']:,} requests, {summary['recipients']:,} recipient rows:"
-            f" {summary['users_sent']:,} users reached.</div>"
-        )
-        self.output.value = head + funnel_html(result)
+        self.output.value = _forecast_html(result)
+
+
+def _forecast_html(result: SimulationResult) -> str:
+    """The simulated campaign's own funnel; rows of other campaigns in the batch are only counted."""
+    from triggerlab.widgets.report import funnel_html
+
+    summary = result.summary()
+    campaign_id = result.campaign_ids[0]
+    mine = summary["campaigns"][campaign_id]
+    others = summary["recipients"] - sum(mine["statuses"].values())
+    head = (
+        f"<div class='tl-status ok'>{mine['users_sent']:,} users reached"
+        f" ({mine['statuses']['sent']:,} messages)"
+        f" from {summary['requests']:,} requests; {mine['users_allotted']:,} users allotted.</div>"
+    )
+    rows = "1 row of the batch names" if others == 1 else f"{others:,} rows of the batch name"
+    note = f"<div class='tl-note'>{rows} other campaigns.</div>"
+    return head + funnel_html(result, campaign_id=campaign_id) + (note if others else "")

@@ -8,6 +8,7 @@ template editor and the simulation report. Every value is escaped; the email HTM
 
 from __future__ import annotations
 
+import contextlib
 import json
 from html import escape
 from typing import Any
@@ -44,16 +45,13 @@ def _email(fields: dict[str, Any]) -> str:
     else:
         document = f"<pre style='font-family:inherit;white-space:pre-wrap'>{_text(fields, 'text')}</pre>"
     body = f'<iframe class="tl-mail" sandbox="" srcdoc="{escape(document, quote=True)}"></iframe>'
-    return f"<div class='tl-preview tl-preview-email'><div class='tl-mail-head'>{''.join(head)}</div>{body}</div>"
+    head_html = f"<div class='tl-mail-head'>{''.join(head)}</div>"
+    return f"<div class='tl-preview tl-preview-email'>{head_html}{body}</div>"
 
 
 def _push(fields: dict[str, Any]) -> str:
     image = f"<img src='{_text(fields, 'image_url')}' alt=''>" if fields.get("image_url") else ""
-    link = (
-        f"<div class='tl-hint' style='margin:4px 0 0 0'>opens {_text(fields, 'deep_link')}</div>"
-        if fields.get("deep_link")
-        else ""
-    )
+    link = f"<div class='tl-note'>opens {_text(fields, 'deep_link')}</div>" if fields.get("deep_link") else ""
     return (
         "<div class='tl-preview tl-preview-push tl-phone'><div class='tl-push'>"
         "<div class='tl-push-app'>Your app · now</div>"
@@ -67,21 +65,19 @@ def _whatsapp(fields: dict[str, Any]) -> str:
         f"<li><code>{{{{{index}}}}}</code> {escape(str(value))}</li>"
         for index, value in enumerate(fields.get("parameters") or [], start=1)
     )
+    language = f"<span class='tl-pill'>{_text(fields, 'language')}</span>"
     return (
-        "<div class='tl-preview tl-preview-whatsapp' style='background:#e7f8e8;border-radius:12px;padding:10px;"
-        "max-width:420px'>"
-        f"<div><b>Template</b> {_text(fields, 'template')} <span class='tl-pill'>{_text(fields, 'language')}</span></div>"
-        f"<ol style='list-style:none;padding-left:0;margin:6px 0 0 0'>{params}</ol></div>"
+        "<div class='tl-preview tl-preview-whatsapp tl-chat'>"
+        f"<div><b>Template</b> {_text(fields, 'template')} {language}</div><ol>{params}</ol></div>"
     )
 
 
 def _webhook(fields: dict[str, Any]) -> str:
     headers = "".join(f"{escape(k)}: {escape(str(v))}\n" for k, v in (fields.get("headers") or {}).items())
     body = str(fields.get("body") or "")
-    try:
+    # a text body (or broken JSON, reported separately) is shown as rendered
+    with contextlib.suppress(ValueError):
         body = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    except ValueError:
-        pass  # a text body (or broken JSON, reported separately) is shown as rendered
     method = escape(str(fields.get("method") or "POST"))
     return (
         "<div class='tl-preview tl-preview-webhook'>"

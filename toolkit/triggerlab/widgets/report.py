@@ -2,7 +2,7 @@
 
 A view over :class:`~triggerlab.results.SimulationResult`: every figure comes from the result's own
 methods (``summary``, ``funnel``, ``uplift``, ``charts``); this module only lays them out and filters the
-outcomes table. :func:`triggerlab.widgets.install_display_hook` makes a result display as this widget in IPython.
+outcomes table. :func:`triggerlab.widgets.install_display_hook` makes a result display as this widget.
 """
 
 from __future__ import annotations
@@ -47,16 +47,30 @@ def _cards(result: SimulationResult) -> str:
     return f"<div class='tl-cards'>{cards}</div>"
 
 
-def funnel_html(result: SimulationResult, *, chart: bool = True) -> str:
-    """The funnel as a chart (SVG) and a table of the statuses that occurred."""
-    funnel = result.funnel().filter(pl.col("count") > 0)
+def funnel_html(result: SimulationResult, *, campaign_id: str | None = None, chart: bool = True) -> str:
+    """The statuses that occurred, with counts, shares and bars; above them the funnel chart (SVG).
+
+    With ``campaign_id``, only that campaign's rows count (a forecast of one campaign against a batch that
+    also triggers others) and the chart, which shows every row, is left out.
+    """
+    if campaign_id is None:
+        counts = dict(result.funnel().select("status", "count").iter_rows())
+    else:
+        counts = dict(result.funnel(by_campaign=True).select("status", campaign_id).iter_rows())
+        chart = False
+    total = sum(counts.values())
+    top = max(counts.values(), default=0)
     rows = "".join(
         f"<tr><td>{escape(status)}</td><td class='tl-numcell'>{fmt(count)}</td>"
-        f"<td class='tl-numcell'>{fmt(share, 'pct')}</td></tr>"
-        for status, count, share in funnel.iter_rows()
+        f"<td class='tl-numcell'>{fmt(count / total, 'pct')}</td>"
+        f"<td><div class='{'tl-bar tl-bar-sent' if status == 'sent' else 'tl-bar'}'"
+        f" style='width:{240 * count // top}px'></div></td></tr>"
+        for status, count in counts.items()
+        if count
     )
     table = (
-        f"<table class='tl-table tl-funnel'><tr><th>status</th><th>rows</th><th>share</th></tr>{rows}</table>"
+        "<table class='tl-table tl-funnel'><tr><th>status</th><th>rows</th><th>share</th><th></th></tr>"
+        f"{rows}</table>"
     )
     svg = f"<div class='tl-chart tl-funnel-chart'>{to_svg(result.charts.funnel)}</div>" if chart else ""
     return svg + table
@@ -73,19 +87,31 @@ def outcomes_html(frame: pl.DataFrame, total: int) -> str:
     note = f"{fmt(frame.height)} of {fmt(total)} rows" + (
         f", first {_TABLE_ROWS} shown" if frame.height > _TABLE_ROWS else ""
     )
-    return f"<div class='tl-hint' style='margin:4px 0'>{note}</div><table class='tl-table tl-outcomes'><tr>{head}</tr>{body}</table>"
+    return (
+        f"<div class='tl-note'>{note}</div><table class='tl-table tl-outcomes'><tr>{head}</tr>{body}</table>"
+    )
 
 
 def _uplift_html(result: SimulationResult) -> str:
     uplift = result.uplift()
     if uplift.is_empty():
-        return "<div class='tl-hint' style='margin:0'>No simulated campaign has a goal, so there is no uplift to measure.</div>"
+        return (
+            "<div class='tl-note'>No simulated campaign has a goal, so there is no uplift to measure.</div>"
+        )
+    figures = (
+        ("users_test", "int"),
+        ("rate_test", "pct"),
+        ("users_control", "int"),
+        ("rate_control", "pct"),
+        ("uplift_abs", "pp"),
+        ("uplift_rel", "signed_pct"),
+        ("p_value", "p"),
+        ("incremental_revenue", "money"),
+    )
     rows = "".join(
-        f"<tr><td>{escape(r['campaign_id'])}</td><td class='tl-numcell'>{fmt(r['users_test'])}</td>"
-        f"<td class='tl-numcell'>{fmt(r['rate_test'], 'pct')}</td><td class='tl-numcell'>{fmt(r['users_control'])}</td>"
-        f"<td class='tl-numcell'>{fmt(r['rate_control'], 'pct')}</td><td class='tl-numcell'>{fmt(r['uplift_abs'], 'pp')}</td>"
-        f"<td class='tl-numcell'>{fmt(r['uplift_rel'], 'signed_pct')}</td><td class='tl-numcell'>{fmt(r['p_value'], 'p')}</td>"
-        f"<td class='tl-numcell'>{fmt(r['incremental_revenue'], 'money')}</td></tr>"
+        f"<tr><td>{escape(r['campaign_id'])}</td>"
+        + "".join(f"<td class='tl-numcell'>{fmt(r[key], kind)}</td>" for key, kind in figures)
+        + "</tr>"
         for r in uplift.iter_rows(named=True)
     )
     head = "".join(
@@ -141,9 +167,7 @@ class SimulationReport(w.VBox):  # type: ignore[misc]  # ipywidgets ships no typ
                 w.VBox([w.HBox([self.status_filter, self.campaign_filter]), self.table]),
                 w.VBox(
                     [
-                        w.HTML(
-                            "<div class='tl-hint' style='margin:4px 0'>Rendered messages for the status chosen above.</div>"
-                        ),
+                        w.HTML("<div class='tl-note'>Rendered messages for the status chosen above.</div>"),
                         self.messages,
                     ]
                 ),
@@ -173,13 +197,16 @@ class SimulationReport(w.VBox):  # type: ignore[misc]  # ipywidgets ships no typ
     def _messages_html(self) -> str:
         messages = self.result.messages
         if messages is None:
-            return "<div class='tl-hint' style='margin:0'>No rendered messages: simulate with render=\"sample\" or \"all\" to see them.</div>"
+            return (
+                "<div class='tl-note'>No rendered messages: simulate with"
+                ' render="sample" or "all" to see them.</div>'
+            )
         if self.status_filter.value != ALL:
             messages = messages.filter(pl.col("status") == self.status_filter.value)
         if self.campaign_filter.value != ALL:
             messages = messages.filter(pl.col("campaign_id") == self.campaign_filter.value)
         if messages.is_empty():
-            return "<div class='tl-hint' style='margin:0'>No rendered message for this selection.</div>"
+            return "<div class='tl-note'>No rendered message for this selection.</div>"
         parts = []
         for row in messages.head(_MESSAGES_SHOWN).iter_rows(named=True):
             fields: dict[str, Any] = json.loads(row["fields"])
