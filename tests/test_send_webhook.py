@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from itertools import pairwise
 from urllib.parse import parse_qs
 
 import pytest
@@ -245,6 +244,5 @@ def test_the_rate_limit_spaces_attempts_evenly() -> None:
         return seen
 
     seen = asyncio.run(starts())
-    # Lower bounds only (a busy machine can only make the gaps longer); 1 ms of timer slack.
-    assert all(b - a >= 0.005 - 0.001 for a, b in pairwise(seen))
+    # Slots are 5 ms apart; a late wake-up may shorten one gap, never the span (1 ms of timer slack).
     assert seen[-1] - seen[0] >= 19 * 0.005 - 0.001

@@ -28,8 +28,9 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """At most ``rate`` starts per second, evenly spaced (no burst: a receiver's limit is usually per
-    second, and a burst at start-up is what trips it)."""
+    """At most ``rate`` starts per second: each start takes the next slot of an even schedule (no burst at
+    start-up, which is what trips a receiver's per-second limit). A wake-up the machine delays does not push
+    later slots back, so the average rate holds."""
 
     def __init__(self, rate: float | None) -> None:
         self._interval = 1.0 / rate if rate else 0.0
