@@ -233,3 +233,19 @@ def test_publish_is_refused_while_the_campaign_has_errors(tmp_path: Path, fitnes
         "<div class='tl-status bad'>Not published: the campaign has errors; fix them before publishing</div>"
     )
     assert not (tmp_path / "c.yaml").exists()
+
+
+def test_the_text_form_names_the_campaign_and_its_error_count(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    assert repr(builder) == "CampaignBuilder(name='Fitness milestone', channel='push', errors=0)"
+    builder.cap.cap.input.value = "50"
+    assert repr(builder) == "CampaignBuilder(name='Fitness milestone', channel='push', errors=1)"
+
+
+def test_table_paths_fill_in_the_forecast_panel(sample_dir: Path, fitness: Campaign) -> None:
+    builder = CampaignBuilder(
+        campaign=fitness, triggers=sample_dir / "triggers.jsonl", profiles=sample_dir / "profiles.csv"
+    )
+    assert builder.forecast.triggers.input.value == str(sample_dir / "triggers.jsonl")
+    assert builder.forecast.profiles.input.value == str(sample_dir / "profiles.csv")
+    assert builder.forecast.events.input.value == ""

@@ -44,7 +44,8 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
 
     ``CampaignBuilder(campaign=...)`` loads a campaign; ``.campaign`` is the campaign the form describes
     (None while any rule is broken) and ``.errors`` the findings standing now. Publishing saves the
-    campaign to ``file`` and stores it in the ``workspace`` DuckDB file, which assigns its id.
+    campaign to ``file`` and stores it in the ``workspace`` DuckDB file, which assigns its id. The table
+    paths (``triggers``, ``profiles``, ``events``, ``history``, ``settings``) fill in the forecast panel.
     """
 
     def __init__(
@@ -53,7 +54,11 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         *,
         file: str | Path = "campaign.yaml",
         workspace: str | Path = DEFAULT_WORKSPACE,
-        forecast: ForecastPanel | None = None,
+        triggers: str | Path = "",
+        profiles: str | Path = "",
+        events: str | Path = "",
+        history: str | Path = "",
+        settings: str | Path = "",
     ) -> None:
         super().__init__()
         self.add_class("tl-app")
@@ -87,7 +92,14 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         self.status = w.HTML("")
         self.review = w.HTML("")
         self.review.add_class("tl-review")
-        self.forecast = forecast or ForecastPanel(lambda: self._campaign)
+        self.forecast = ForecastPanel(
+            lambda: self._campaign,
+            triggers=triggers,
+            profiles=profiles,
+            events=events,
+            history=history,
+            settings=settings,
+        )
         self.children = [
             stylesheet(),
             w.HTML(
@@ -141,6 +153,11 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
             ),
         ]
         self.campaign = campaign
+
+    def __repr__(self) -> str:
+        name = self.start.name.input.value
+        channel = self.start.channel.input.value
+        return f"CampaignBuilder(name={name!r}, channel={channel!r}, errors={len(self._errors)})"
 
     # -- the model --------------------------------------------------------------------------------
     @property

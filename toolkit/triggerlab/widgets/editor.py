@@ -162,6 +162,12 @@ class TemplateEditor(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         self._ready = True
         self._refresh()
 
+    def __repr__(self) -> str:
+        status = None if self.rendered is None else self.rendered.status
+        return (
+            f"TemplateEditor(campaign={self._base.name!r}, channel={self._base.channel!r}, render={status!r})"
+        )
+
     @property
     def campaign(self) -> Campaign | None:
         """The campaign with the edited message, or None while the message breaks a rule."""

@@ -71,6 +71,11 @@ class ForecastPanel(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
             self.output,
         ]
 
+    def __repr__(self) -> str:
+        return (
+            f"ForecastPanel(triggers={self.triggers.input.value!r}, profiles={self.profiles.input.value!r})"
+        )
+
     def run(self) -> SimulationResult:
         """Simulate the campaign on the chosen tables; raise TriggerlabError when it cannot."""
         from triggerlab.simulate import simulate

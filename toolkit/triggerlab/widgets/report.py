@@ -181,6 +181,9 @@ class SimulationReport(w.VBox):  # type: ignore[misc]  # ipywidgets ships no typ
         ]
         self._filter()
 
+    def __repr__(self) -> str:
+        return f"SimulationReport({self.result!r})"
+
     def filtered(self) -> pl.DataFrame:
         """The outcomes rows the status and campaign filters select."""
         frame = self.result.outcomes
