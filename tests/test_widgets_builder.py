@@ -249,3 +249,13 @@ def test_table_paths_fill_in_the_forecast_panel(sample_dir: Path, fitness: Campa
     assert builder.forecast.triggers.input.value == str(sample_dir / "triggers.jsonl")
     assert builder.forecast.profiles.input.value == str(sample_dir / "profiles.csv")
     assert builder.forecast.events.input.value == ""
+
+
+def test_a_template_that_does_not_parse_shows_under_its_field_and_blocks_publish(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    body = builder.message.inputs["push"]["body"]
+    body.input.value = "Hi {{ Profile.name | upcasee }}"
+    assert body.messages == ('line 1:21: unknown filter "upcasee"',)
+    assert builder.publish_button.disabled is True
+    assert builder.campaign is None
+    assert "<li>message.body:1:21: unknown filter &quot;upcasee&quot;</li>" in builder.review.value
