@@ -12,7 +12,15 @@ from triggerlab.delivery.message import Receipt
 from triggerlab.delivery.transport import Transport
 from triggerlab.errors import DeliveryRejected, SendError, TransportError
 
-__all__ = ["HttpTransport", "http_client", "outcome", "refuse_credentials", "request", "retry_after"]
+__all__ = [
+    "HttpTransport",
+    "detail",
+    "http_client",
+    "outcome",
+    "refuse_credentials",
+    "request",
+    "retry_after",
+]
 
 _DETAIL = 200
 
@@ -40,7 +48,8 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
-def _detail(response: httpx.Response) -> str:
+def detail(response: httpx.Response) -> str:
+    """The start of a response body on one line, to give as a reason."""
     text = response.text.strip().replace("\n", " ")
     return text[:_DETAIL]
 
@@ -49,8 +58,9 @@ def outcome(response: httpx.Response) -> Receipt:
     """2xx is a receipt; 429 and 5xx raise TransportError (retry); other statuses raise DeliveryRejected."""
     code = response.status_code
     if 200 <= code < 300:
-        return Receipt(code, _detail(response))
-    reason = f"HTTP {code}: {_detail(response)}" if response.content else f"HTTP {code}"
+        # No body text on success: decoding every acknowledgement costs more than the rest of the check.
+        return Receipt(code)
+    reason = f"HTTP {code}: {detail(response)}" if response.content else f"HTTP {code}"
     if code == 429 or code >= 500:
         raise TransportError(
             reason, status_code=code, retry_after=retry_after(response.headers.get("retry-after"))
@@ -80,9 +90,7 @@ def refuse_credentials(response: httpx.Response, service: str) -> None:
     are never retried.
     """
     if response.status_code in (401, 403):
-        raise SendError(
-            f"{service} refused the credentials: HTTP {response.status_code}: {_detail(response)}"
-        )
+        raise SendError(f"{service} refused the credentials: HTTP {response.status_code}: {detail(response)}")
 
 
 class HttpTransport(Transport):

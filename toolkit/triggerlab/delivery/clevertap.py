@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from triggerlab.delivery._http import HttpTransport, outcome, refuse_credentials, request
+from triggerlab.delivery._http import HttpTransport, detail, outcome, refuse_credentials, request
 from triggerlab.delivery.message import OutgoingMessage, Receipt, idempotency_key
 from triggerlab.delivery.secrets import Secret, env_secret
 from triggerlab.errors import DeliveryRejected, InputError, SendError
@@ -148,7 +148,7 @@ class CleverTapTransport(HttpTransport):
         except ValueError:
             answer = None
         if not isinstance(answer, dict) or answer.get("status") != "success":
-            error = answer.get("error", answer) if isinstance(answer, dict) else receipt.detail
+            error = answer.get("error", answer) if isinstance(answer, dict) else detail(response)
             raise DeliveryRejected(
                 f"CleverTap answered status fail: {error}", status_code=response.status_code
             )
