@@ -259,3 +259,40 @@ def test_a_template_that_does_not_parse_shows_under_its_field_and_blocks_publish
     assert builder.publish_button.disabled is True
     assert builder.campaign is None
     assert "<li>message.body:1:21: unknown filter &quot;upcasee&quot;</li>" in builder.review.value
+
+
+def test_whatsapp_parameters_and_webhook_auth_round_trip() -> None:
+    whatsapp = Campaign(
+        id="1000000007",
+        name="Shipping update",
+        channel="whatsapp",
+        message={
+            "template": "order_shipped",
+            "language": "en_GB",
+            "parameters": ["{{ Profile.name }}", "{{ ExternalTrigger.eta }}"],
+        },
+        schedule={"start": "2026-11-01T09:00:00+01:00", "end": "2026-12-01T09:00:00+02:00"},
+    )
+    assert CampaignBuilder(campaign=whatsapp).campaign == whatsapp
+    webhook = Campaign(
+        name="CRM",
+        channel="webhook",
+        message={
+            "url": "https://crm.example/hook",
+            "method": "PUT",
+            "headers": {"X-Source": "triggerlab", "X-Plan": "{{ ExternalTrigger.plan }}"},
+            "content_type": "text",
+            "body": "plan={{ ExternalTrigger.plan }}",
+            "auth": {"kind": "basic", "username_env": "CRM_USER", "password_env": "CRM_PASSWORD"},
+        },
+    )
+    builder = CampaignBuilder(campaign=webhook)
+    assert (
+        builder.message.inputs["webhook"]["headers"].input.value
+        == "X-Source: triggerlab\nX-Plan: {{ ExternalTrigger.plan }}"
+    )
+    assert builder.campaign == webhook
+    builder.message.inputs["webhook"]["headers"].input.value = "X-Source triggerlab"
+    assert builder.message.inputs["webhook"]["headers"].messages == (
+        "X-Source triggerlab: must be text (got null)",
+    )

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["TemplateEditor"]
 
 _TYPED = "__typed__"
-_JSON_AREA = w.Layout(width="100%", height="150px")
+_JSON_AREA = w.Layout(width="330px", height="150px")
 
 
 def _json_area(value: dict[str, Any]) -> w.Textarea:
