@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import SAMPLE
 from tests.send_receivers import Answer, HttpReceiver
 from triggerlab.cli import main
+from triggerlab.files import load_campaign, save_campaign
 
 FITNESS = str(SAMPLE / "campaigns" / "fitness_milestone.yaml")
 LINES = [
@@ -129,3 +130,47 @@ def test_input_errors_exit_2(
     )
     assert main(send(tmp_path / "missing.jsonl", workspace)) == 2
     assert "trigger batch not found" in capsys.readouterr().err
+
+
+def test_a_live_webhook_send_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign = load_campaign(SAMPLE / "campaigns" / "subscription_upgrade.yaml")
+    profiles = tmp_path / "profiles.csv"
+    profiles.write_text("identity,email,plan\nu1,u1@x.test,pro\nu2,u2@x.test,team\nu3,u3@x.test,free\n")
+    triggers = tmp_path / "triggers.jsonl"
+    request = {
+        "to": {"identity": ["u1", "u2", "u3"]},
+        "campaign_id": "1750575723",
+        "ExternalTrigger": {"newPlan": "team"},
+    }
+    triggers.write_text(
+        json.dumps({"id": "w1", "received_at": "2026-11-20T08:00:00Z", "body": request}) + "\n"
+    )
+    with HttpReceiver() as r:
+        local = campaign.model_copy(
+            update={"message": campaign.message.model_copy(update={"url": f"{r.url}/crm"})}
+        )
+        path = tmp_path / "webhook.yaml"
+        save_campaign(local, path)
+        argv = [
+            "send",
+            str(path),
+            "--triggers",
+            str(triggers),
+            "--via",
+            "webhook",
+            "--profiles",
+            str(profiles),
+        ]
+        argv += [
+            "--workspace",
+            str(tmp_path / "ws.duckdb"),
+            "--no-progress",
+            "--live",
+            "--allow-network",
+            "127.0.0.0/8",
+        ]
+        assert main(argv) == 0
+    assert sorted(json.loads(q.body)["identity"] for q in r.requests) == ["u1", "u2"]
+    assert capsys.readouterr().out == "sent 2, failed 0, dead 0, skipped by rule 1 (not_in_segment 1)\n"
