@@ -93,6 +93,16 @@ def _notebook(work: Path) -> nbformat.NotebookNode:
 
 
 @pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium; checked before JupyterLab starts, and a failure (not a skip) when missing."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Debian's Chromium is missing at {CHROMIUM}: run `make chromium` (apt-get install chromium)"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A JupyterLab server on a free port; yields its base URL and always stops it."""
     base = tmp_path_factory.mktemp("lab")
@@ -179,15 +189,11 @@ def _artifacts() -> Path:
     return ARTIFACTS
 
 
-def test_widgets_render_and_react_in_jupyterlab(lab: str) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"Debian's Chromium is missing at {CHROMIUM}: run `make chromium` (apt-get install chromium)"
-        )
+def test_widgets_render_and_react_in_jupyterlab(chromium: str, lab: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1300, "height": 4200})
         page.set_default_timeout(TIMEOUT_MS)
         expect.set_options(timeout=TIMEOUT_MS)
