@@ -41,6 +41,7 @@ class Collect:  # aiosmtpd calls handle_<VERB> by name
     def __init__(self, temporary_failures: int = 0) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.sessions: list[Any] = []
+        self.encrypted: list[bool] = []  # per message: did it arrive over TLS
         self.temporary_failures = temporary_failures
 
     async def handle_RCPT(  # noqa: N802
@@ -61,6 +62,7 @@ class Collect:  # aiosmtpd calls handle_<VERB> by name
         envelope: Any,
     ) -> str:
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        self.encrypted.append(server.transport.get_extra_info("ssl_object") is not None)
         if all(s is not session for s in self.sessions):
             self.sessions.append(session)
         return "250 Message accepted for delivery"
@@ -129,6 +131,7 @@ def test_the_received_message_is_exactly_the_rendered_one(smtp: Any) -> None:
         "Arriving Thursday &amp; Friday</div><p>Hi Asha,</p><p>Thanks for your order.</p></body></html>\r\n",
     )
     assert states(log) == [("user-1", "sent", 1, 250, None)]
+    assert handler.encrypted == [False]
 
 
 def test_html_only_and_text_only_messages(smtp: Any) -> None:
@@ -228,7 +231,7 @@ def test_starttls_and_login(certificate: tuple[Path, Path], monkeypatch: pytest.
         log = DeliveryLog.memory()
         run([email(1, "asha@example.test")], transport, log)
         assert states(log) == [("user-1", "sent", 1, 250, None)]
-        assert handler.sessions[0].ssl is not None
+        assert handler.encrypted == [True]
         assert "hunter2" not in repr(transport)
 
         monkeypatch.setenv("SMTP_PASS", "wrong-password")
@@ -242,3 +245,26 @@ def test_starttls_and_login(certificate: tuple[Path, Path], monkeypatch: pytest.
         (b"mailer", b"wrong-password"),
         (b"mailer", b"wrong-password"),
     ]
+
+
+def test_implicit_tls(certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    handler = Collect()
+    # server_hostname lets the controller's own readiness probe verify the certificate it serves
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=free_port(), ssl_context=server_tls, server_hostname="127.0.0.1"
+    )
+    controller.start()
+    try:
+        client_tls = ssl.create_default_context(cafile=str(cert))
+        transport = SmtpTransport(
+            host="127.0.0.1", port=controller.port, security="ssl", ssl_context=client_tls
+        )
+        log = DeliveryLog.memory()
+        run([email(1, "asha@example.test")], transport, log)
+    finally:
+        controller.stop()
+    assert states(log) == [("user-1", "sent", 1, 250, None)]
+    assert handler.encrypted == [True]
