@@ -24,6 +24,7 @@ from triggerlab.errors import (
 )
 
 if TYPE_CHECKING:
+    from triggerlab.batch_check import check_batch
     from triggerlab.campaign import Campaign
     from triggerlab.delivery import (
         CleverTapTransport,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from triggerlab.files import load_campaign, load_settings, save_campaign
     from triggerlab.results import SimulationResult
     from triggerlab.settings import Settings
+    from triggerlab.simulate import simulate
     from triggerlab.templates import (
         RenderedMessage,
         TemplateAnalysis,
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
         render,
         validate_payload,
     )
+    from triggerlab.triggers import load_triggers
     from triggerlab.validation import validate_file
     from triggerlab.workspace import Workspace, publish
 
@@ -68,12 +71,15 @@ _LAZY: dict[str, str] = {
     "Workspace": "triggerlab.workspace",
     "analyze_campaign": "triggerlab.templates",
     "analyze_template": "triggerlab.templates",
+    "check_batch": "triggerlab.batch_check",
     "load_campaign": "triggerlab.files",
     "load_settings": "triggerlab.files",
+    "load_triggers": "triggerlab.triggers",
     "publish": "triggerlab.workspace",
     "render": "triggerlab.templates",
     "save_campaign": "triggerlab.files",
     "send": "triggerlab.delivery.api",
+    "simulate": "triggerlab.simulate",
     "validate_file": "triggerlab.validation",
     "validate_payload": "triggerlab.templates",
 }
@@ -105,12 +111,15 @@ __all__ = [
     "Workspace",
     "analyze_campaign",
     "analyze_template",
+    "check_batch",
     "load_campaign",
     "load_settings",
+    "load_triggers",
     "publish",
     "render",
     "save_campaign",
     "send",
+    "simulate",
     "validate_file",
     "validate_payload",
 ]

@@ -1,0 +1,71 @@
+"""``check_batch``: every way a trigger batch breaks one campaign's request and payload contract, by line.
+
+What ``triggerlab check`` prints: requests that are invalid (rule 1, with the engines' reasons) and payloads of
+valid requests for this campaign that break the payload contract its templates imply
+(:func:`triggerlab.templates.validate_payload`). Each request is checked once, whatever its recipients.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from triggerlab.campaign import Campaign
+from triggerlab.errors import Finding
+from triggerlab.settings import Settings
+from triggerlab.triggers import REASONS, load_triggers, parse_received_at, request_problem
+
+__all__ = ["check_batch"]
+
+
+def check_batch(
+    campaign: Campaign,
+    triggers: str | Path | pl.DataFrame,
+    *,
+    settings: Settings | None = None,
+    at: datetime | str | None = None,
+) -> list[Finding]:
+    """Findings in line order; a batch line's requests (``d`` elements) are checked one by one."""
+    from triggerlab.templates import validate_payload
+
+    settings = settings or Settings()
+    source = None if isinstance(triggers, pl.DataFrame) else str(triggers)
+    when = None if at is None else parse_received_at(at)
+    findings: list[Finding] = []
+    for batch_line in load_triggers(triggers, at=when):
+        if batch_line.error is not None:
+            findings.append(Finding("", batch_line.error, line=batch_line.line, source=source))
+            continue
+        body = batch_line.body
+        if isinstance(body, dict) and "d" in body:
+            elements = body["d"]
+            if not isinstance(elements, list) or not elements:
+                findings.append(Finding("d", REASONS["bad_d"], line=batch_line.line, source=source))
+                continue
+            requests = [(f"d[{index}]", element) for index, element in enumerate(elements)]
+        else:
+            requests = [("", body)]
+        for where, request in requests:
+            problem = request_problem(request, settings)
+            if problem is not None:
+                findings.append(Finding(where, problem, line=batch_line.line, source=source))
+                continue
+            if not _addressed(request, campaign):
+                continue
+            for found in validate_payload(campaign, request.get("ExternalTrigger", {}), settings=settings):
+                path = f"{where}.{found.path}" if where else found.path
+                findings.append(Finding(path, found.message, line=batch_line.line, source=source))
+    return findings
+
+
+def _addressed(request: dict[str, object], campaign: Campaign) -> bool:
+    """True when the request names this campaign (a campaign without an id takes every request)."""
+    if campaign.id is None:
+        return True
+    named = [request.get("campaign_id")]
+    listed = request.get("campaign_id_list")
+    if isinstance(listed, list):
+        named.extend(listed)
+    return campaign.id in {str(value) for value in named if value is not None}
