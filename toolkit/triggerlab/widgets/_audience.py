@@ -14,6 +14,7 @@ import ipywidgets as w
 
 from triggerlab.audience import OPERATORS
 from triggerlab.widgets._field import Field, format_number, format_scalar, parse_scalar, parse_scalars
+from triggerlab.widgets._summary import OP_LABELS
 
 __all__ = ["AudienceSection", "EventRow", "PropertyRow"]
 
@@ -21,19 +22,6 @@ Changed = Callable[[], None]
 _NO_VALUE_OPS = ("exists", "not_exists")
 _LIST_OPS = ("in", "not_in")
 _BOUNDS = ("gt", "gte", "lt", "lte", "equals")
-_OP_LABELS = {
-    "equals": "equals",
-    "not_equals": "does not equal",
-    "in": "is one of",
-    "not_in": "is none of",
-    "contains": "contains",
-    "gt": ">",
-    "gte": "≥",
-    "lt": "<",
-    "lte": "≤",
-    "exists": "is set",
-    "not_exists": "is not set",
-}
 
 
 class Row(Protocol):
@@ -93,7 +81,7 @@ class PropertyRow:
         self.property = Field(
             None, _text("Property, e.g. Customer Type", "210px", str(data.get("property", "")))
         )
-        options = [(_OP_LABELS[op], op) for op in OPERATORS]
+        options = [(OP_LABELS[op], op) for op in OPERATORS]
         self.op = Field(
             None, w.Dropdown(options=options, value=data.get("op", "equals"), layout=w.Layout(width="140px"))
         )

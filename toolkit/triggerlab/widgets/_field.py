@@ -8,8 +8,7 @@ is a prefix of its own, so the error appears next to what the user typed.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
 
 import ipywidgets as w
 import yaml
@@ -20,7 +19,6 @@ __all__ = [
     "Field",
     "format_number",
     "format_scalar",
-    "observe_all",
     "parse_scalar",
     "parse_scalars",
     "place_findings",
@@ -110,12 +108,6 @@ def section(step: int, title: str, hint: str, children: list[w.Widget]) -> w.VBo
     box.add_class("tl-section")
     box.add_class(f"tl-section-{title.lower().replace(' ', '-')}")
     return box
-
-
-def observe_all(widgets: Iterable[w.Widget], callback: Callable[[Any], None]) -> None:
-    """Call ``callback`` whenever any of these widgets' value changes."""
-    for widget in widgets:
-        widget.observe(callback, names="value")
 
 
 def parse_scalar(text: str) -> str | int | float | bool:

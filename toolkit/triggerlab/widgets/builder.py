@@ -31,6 +31,7 @@ from triggerlab.widgets._sections import (
     StartSection,
 )
 from triggerlab.widgets._style import stylesheet
+from triggerlab.widgets._summary import campaign_summary
 from triggerlab.widgets.forecast import ForecastPanel
 from triggerlab.workspace import DEFAULT_WORKSPACE, PublishedCampaign, publish
 
@@ -262,8 +263,13 @@ def _review(
         return f"{problems}<div class='tl-note'>{ident}</div>"
     assert campaign is not None
     document = html.escape(dump_document(campaign))
+    overview = "".join(
+        f"<tr><th>{section}</th><td>{html.escape(text)}</td></tr>"
+        for section, text in campaign_summary(campaign)
+    )
     return (
         f"<div class='tl-status ok'>Ready to publish. {ident}.</div>"
+        f"<table class='tl-table tl-overview'>{overview}</table>"
         "<details><summary class='tl-label'>Campaign file</summary>"
         f"<div class='tl-code'>{document}</div></details>"
     )
