@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import timedelta
 
 import duckdb
@@ -28,7 +29,8 @@ if not SOURCE.exists():
 
 pytestmark = pytest.mark.slow
 
-CAMPAIGNS = {campaign.id: campaign for campaign in campaigns()}
+SETTINGS = settings()
+CAMPAIGNS = {campaign.id: campaign for campaign in campaigns(looped_template=False)}
 CHANNEL = {campaign_id: campaign.channel for campaign_id, campaign in CAMPAIGNS.items()}
 # statuses given by rules 1-6: rows that never reach the campaign control group (rule 7)
 BEFORE_CONTROL = {
@@ -53,12 +55,12 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> Replay:
 @pytest.fixture(scope="module")
 def outcomes(replay: Replay) -> pl.DataFrame:
     result = simulate.simulate(
-        campaigns(),
+        list(CAMPAIGNS.values()),
         triggers=replay.triggers,
         profiles=replay.profiles,
         events=replay.events,
         history=replay.history,
-        settings=settings(),
+        settings=SETTINGS,
         progress=False,
     )
     frame: pl.DataFrame = result.outcomes
@@ -80,7 +82,7 @@ def con(replay: Replay, outcomes: pl.DataFrame) -> duckdb.DuckDBPyConnection:
     db.execute(
         f"""
         CREATE TABLE rows AS
-        SELECT o.*, coalesce(p.timezone, '{settings().timezone}') AS zone,
+        SELECT o.*, coalesce(p.timezone, '{SETTINGS.timezone}') AS zone,
                CASE o.campaign_id WHEN '{ORDER_EMAIL}' THEN 'email' ELSE 'push' END AS channel
         FROM outcomes_frame AS o LEFT JOIN profiles AS p USING (identity)
         """
@@ -90,18 +92,12 @@ def con(replay: Replay, outcomes: pl.DataFrame) -> duckdb.DuckDBPyConnection:
 
 def oversized(replay: Replay) -> set[str]:
     """Request ids whose ExternalTrigger is over max_payload_bytes (compact UTF-8 JSON, as the spec measures)."""
-    triggers = pl.read_parquet(replay.triggers)
-    limit = settings().max_payload_bytes
-    return {
-        request_id
-        for request_id, body in triggers.select("id", "body").iter_rows()
-        if len(
-            json.dumps(
-                json.loads(body)["ExternalTrigger"], separators=(",", ":"), ensure_ascii=False
-            ).encode()
-        )
-        > limit
-    }
+    sizes = {}
+    for line in replay.triggers.read_text("utf-8").splitlines():
+        envelope = json.loads(line)
+        payload = json.dumps(envelope["body"]["ExternalTrigger"], separators=(",", ":"), ensure_ascii=False)
+        sizes[envelope["id"]] = len(payload.encode())
+    return {request_id for request_id, size in sizes.items() if size > SETTINGS.max_payload_bytes}
 
 
 def test_every_recipient_gets_exactly_one_status(replay: Replay, outcomes: pl.DataFrame) -> None:
@@ -148,22 +144,22 @@ def test_control_split_follows_the_md5_bucket(outcomes: pl.DataFrame, campaign_i
     assert users["identity"].is_unique().all()  # a user is in control for every row or for none
     for identity, control in users.iter_rows():
         assert control == (bucket(campaign_id, identity) < share), identity
+    # The split is exact per user (above); the share is then a sample of md5 buckets over the users who reach
+    # rule 7. It is held to 1 point, or to 3 standard errors where too few users reach rule 7 for 1 point.
+    n = users.height
+    tolerance = max(1.0, 300 * math.sqrt(share / 100 * (1 - share / 100) / n))
     observed = 100 * users["control"].cast(pl.Float64).mean()
-    assert abs(observed - share) <= 1, observed
+    assert abs(observed - share) <= tolerance, (observed, n, tolerance)
 
 
 def test_system_control_only_where_the_campaign_applies_it(outcomes: pl.DataFrame) -> None:
     system = outcomes.filter(pl.col("status") == "system_control")
     assert system["campaign_id"].unique().to_list() == [FOLLOW_UP_PUSH]
-    assert all(
-        bucket("system", identity) < settings().system_control_group for identity in system["identity"]
-    )
+    assert all(bucket("system", identity) < SETTINGS.system_control_group for identity in system["identity"])
     later = outcomes.filter(
         pl.col("campaign_id") == FOLLOW_UP_PUSH, ~pl.col("status").is_in(list(BEFORE_CONTROL))
     )
-    assert all(
-        bucket("system", identity) >= settings().system_control_group for identity in later["identity"]
-    )
+    assert all(bucket("system", identity) >= SETTINGS.system_control_group for identity in later["identity"])
 
 
 @pytest.mark.parametrize("campaign_id", [ORDER_EMAIL, FOLLOW_UP_PUSH])
@@ -197,7 +193,7 @@ def test_no_user_goes_over_a_frequency_cap_in_any_window(con: duckdb.DuckDBPyCon
         """
     )
     checked = 0
-    for cap in settings().frequency_caps:
+    for cap in SETTINGS.frequency_caps:
         if cap.is_calendar:
             unit = {"day": "day", "week": "week", "month": "month"}[cap.per]
             same_window = f"date_trunc('{unit}', timezone(r.zone, d.t)) = date_trunc('{unit}', timezone(r.zone, r.delivery_at))"
