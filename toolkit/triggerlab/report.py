@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from triggerlab.charts import build_charts, to_svg
+from triggerlab.charts import to_svg
 from triggerlab.statuses import RULES
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ def _cards(summary: dict[str, Any]) -> str:
 def report_html(result: SimulationResult) -> str:
     """The full report: figures, funnel, deliveries over time, uplift, per campaign, reasons, warnings."""
     summary = result.summary()
-    charts = build_charts(result)
+    charts = result.charts
     names = ", ".join(f"{escape(c.name)} ({escape(str(c.id))})" for c in result.campaigns)
     uplift_svg = "" if charts.uplift is None else to_svg(charts.uplift)
     sections = [
