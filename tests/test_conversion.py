@@ -125,3 +125,17 @@ def test_as_of_matching_equals_every_row_against_every_event(
         assert abs(revenue_test - expected["test"][2]) < 1e-9
         assert abs(revenue_control - expected["control"][2]) < 1e-9
         assert uplift.revenue_non_numeric == expected["test"][3] + expected["control"][3]
+
+
+def test_revenue_numbers_are_ascii_decimals_after_trimming_unicode_white_space() -> None:
+    values = ["\u200312\u2003", "-4.50", "\t7\n", "12.", ".5", "+3", "1e3", "١٢", "1,000", "", None]
+    goal_events = pl.DataFrame(
+        [("1", "u0", BASE + timedelta(minutes=m + 1), v) for m, v in enumerate(values)],
+        schema=GOAL_EVENTS_SCHEMA,
+        orient="row",
+    )
+    found = campaign_uplift(outcomes([("1", "u0", "sent", 0)]), goal_events, [campaign("1", "1d")])["1"]
+    assert (found.users_test, found.converted_test) == (1, 1)
+    assert found.arpu_test == 12 - 4.5 + 7
+    # "12." ".5" "+3" "1e3" Arabic-Indic digits, "1,000" and "" are not numbers; None is unset (not counted)
+    assert found.revenue_non_numeric == 7
