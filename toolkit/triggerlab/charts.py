@@ -1,6 +1,6 @@
 """Altair charts of a simulation: the funnel, deliveries over time, and uplift with its 95% interval.
 
-Data goes in as inline values (``alt.Data(values=...)``) with ISO time text, so a chart carries everything
+Data goes in as inline Vega-Lite values with ISO time text, so a chart carries everything
 it shows and :func:`to_svg` renders it offline through vl-convert (no CDN, no browser).
 """
 
