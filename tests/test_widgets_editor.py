@@ -147,3 +147,32 @@ def test_paths_with_their_defaults_and_the_payload_schema(fitness: Campaign) -> 
         "<code>Profile.name</code></td><td>body</td><td class='tl-ok'>has a default</td>",
     ]
     assert editor.schema.value.startswith("<div class='tl-code'>{")
+
+
+def test_payloads_can_be_picked_from_a_parquet_batch(fitness: Campaign, tmp_path: Path) -> None:
+    bodies = [
+        {"to": {"identity": ["u1"]}, "campaign_id": "1750575722", "ExternalTrigger": {"steps": "20,000"}},
+        "not json",
+        {
+            "d": [
+                {"to": {"identity": ["u2"]}, "campaign_id": 1750575722, "ExternalTrigger": {"steps": "9,000"}}
+            ]
+        },
+    ]
+    batch = pl.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "received_at": ["2026-11-02T10:00:00Z"] * 3,
+            "body": [body if isinstance(body, str) else json.dumps(body) for body in bodies],
+        }
+    )
+    batch.write_parquet(tmp_path / "batch.parquet")
+    editor = TemplateEditor(fitness, triggers=tmp_path / "batch.parquet")
+    assert editor.payload_pick.options == (
+        ("typed below", "__typed__"),
+        ("line 1 · campaign 1750575722", "line 1 · campaign 1750575722"),
+        ("line 3 · campaign 1750575722", "line 3 · campaign 1750575722"),
+    )
+    editor.payload_pick.value = "line 3 · campaign 1750575722"
+    assert json.loads(editor.payload.input.value) == {"steps": "9,000"}
+    assert "<div class='tl-push-title'>9,000 steps! 🎉</div>" in editor.preview.value

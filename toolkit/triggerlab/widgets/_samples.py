@@ -8,12 +8,14 @@ text, the way CleverTap hands profile properties to Liquid; unset (null or empty
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from triggerlab.errors import InputError
+from triggerlab.triggers import load_triggers
 
 __all__ = ["SAMPLE_ROWS", "batch_payloads", "profile_rows"]
 
@@ -54,27 +56,52 @@ def _payload_of(body: Any) -> tuple[str, dict[str, Any]] | None:
     return (str(campaign), payload) if isinstance(payload, dict) else None
 
 
-def batch_payloads(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
-    """``(label, ExternalTrigger object)`` for the first readable requests of a JSONL trigger batch."""
-    found: list[tuple[str, dict[str, Any]]] = []
+def _jsonl_bodies(path: Path) -> Iterator[tuple[int, Any]]:
+    """Streams: a batch may hold millions of lines and the picker needs the first few."""
     try:
-        with Path(path).open(encoding="utf-8") as lines:
+        with path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
-                if len(found) >= SAMPLE_ROWS:
-                    break
                 try:
                     data = json.loads(line)
                 except ValueError:
                     continue  # blank or broken lines are the simulator's to report, not the editor's
-                body = data.get("body") if isinstance(data, dict) and "body" in data else data
-                if isinstance(body, str):
-                    try:
-                        body = json.loads(body)
-                    except ValueError:
-                        continue
-                picked = _payload_of(body)
-                if picked is not None:
-                    found.append((f"line {number} · campaign {picked[0]}", picked[1]))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the trigger batch ({exc.strerror})") from None
+                yield number, data.get("body") if isinstance(data, dict) and "body" in data else data
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the trigger batch ({exc})") from None
+
+
+def _table_bodies(source: Path | pl.DataFrame) -> Iterator[tuple[int, Any]]:
+    if isinstance(source, pl.DataFrame):
+        frame = source.head(SAMPLE_ROWS)
+    else:
+        try:
+            if source.suffix.lower() == ".parquet":
+                frame = pl.read_parquet(source, n_rows=SAMPLE_ROWS)
+            else:
+                frame = pl.read_csv(source, n_rows=SAMPLE_ROWS, infer_schema=False)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise InputError(f"{source}: cannot read the trigger batch ({exc})") from None
+    for line in load_triggers(frame):
+        if line.error is None:
+            yield line.line, line.body
+
+
+def batch_payloads(source: str | Path | pl.DataFrame) -> list[tuple[str, dict[str, Any]]]:
+    """``(label, ExternalTrigger object)`` for the first readable requests of a trigger batch (JSON Lines,
+    Parquet or CSV with a ``body`` column, or a polars frame)."""
+    if isinstance(source, pl.DataFrame) or Path(source).suffix.lower() in (".parquet", ".csv"):
+        bodies = _table_bodies(source if isinstance(source, pl.DataFrame) else Path(source))
+    else:
+        bodies = _jsonl_bodies(Path(source))
+    found: list[tuple[str, dict[str, Any]]] = []
+    for number, raw in bodies:
+        if len(found) >= SAMPLE_ROWS:
+            break
+        try:
+            body = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            continue
+        picked = _payload_of(body)
+        if picked is not None:
+            found.append((f"line {number} · campaign {picked[0]}", picked[1]))
     return found

@@ -66,7 +66,7 @@ def _object(text: str, what: str) -> dict[str, Any]:
 class TemplateEditor(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Edit the message of ``campaign`` and see it rendered for a sample profile and payload.
 
-    ``profiles`` (a table path or polars frame) and ``triggers`` (a JSONL batch) offer samples to pick;
+    ``profiles`` (a table path or polars frame) and ``triggers`` (a batch file or frame) offer samples;
     both can also be typed as JSON. ``.campaign`` is the campaign with the edited message (None while the
     message breaks a rule); ``.rendered`` the latest :class:`RenderedMessage`.
     """
@@ -77,7 +77,7 @@ class TemplateEditor(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         *,
         settings: Settings | None = None,
         profiles: str | Path | pl.DataFrame | None = None,
-        triggers: str | Path | None = None,
+        triggers: str | Path | pl.DataFrame | None = None,
         profile: dict[str, Any] | None = None,
         payload: dict[str, Any] | None = None,
     ) -> None:
