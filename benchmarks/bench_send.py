@@ -132,7 +132,7 @@ async def _bare(messages: list[OutgoingMessage], concurrency: int) -> None:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-def _timed(label: str, count: int, action: object) -> float:
+def _timed(label: str, count: int, action: object) -> tuple[float, float]:
     """Wall-clock messages/s; also per CPU second of this process, which a machine shared with other work
     disturbs less (the receiver and the kernel's share are not in it)."""
     start, cpu = time.perf_counter(), time.process_time()
@@ -144,21 +144,22 @@ def _timed(label: str, count: int, action: object) -> float:
         f" {count / cpu:7.0f} messages/CPU-s",
         flush=True,
     )
-    return rate
+    return rate, count / cpu
 
 
-def bench_webhook(count: int, concurrency: int, rounds: int) -> tuple[float, float]:
+def bench_webhook(
+    count: int, concurrency: int, rounds: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Best of ``rounds`` (wall messages/s, messages per CPU second) for the bare loop and for triggerlab."""
     proc, port = _start("http")
     url = f"http://127.0.0.1:{port}/hook"
-    best_bare = best_logged = 0.0
+    best_bare = best_logged = (0.0, 0.0)
     try:
         with tempfile.TemporaryDirectory() as folder:
             _timed("warm-up (bare httpx)", 500, _bare(_webhooks(url, 500, "warm"), concurrency))
             for r in range(rounds):
-                best_bare = max(
-                    best_bare,
-                    _timed("bare httpx loop", count, _bare(_webhooks(url, count, f"b{r}"), concurrency)),
-                )
+                bare = _timed("bare httpx loop", count, _bare(_webhooks(url, count, f"b{r}"), concurrency))
+                best_bare = (max(best_bare[0], bare[0]), max(best_bare[1], bare[1]))
                 with Workspace(Path(folder) / f"ws{r}.duckdb") as ws:
                     log = DeliveryLog(ws.con)
                     transport = WebhookTransport(allow_networks=["127.0.0.0/8"], concurrency=concurrency)
@@ -169,14 +170,14 @@ def bench_webhook(count: int, concurrency: int, rounds: int) -> tuple[float, flo
                         deliver(messages, transport, log=log, concurrency=concurrency),
                     )
                     assert log.counts()["sent"] == count
-                best_logged = max(best_logged, rate)
+                best_logged = (max(best_logged[0], rate[0]), max(best_logged[1], rate[1]))
     finally:
         proc.kill()
         proc.wait()
     return best_bare, best_logged
 
 
-def bench_smtp(count: int) -> float:
+def bench_smtp(count: int) -> tuple[float, float]:
     proc, port = _start("smtp")
     fields = {
         "from_name": "Acme Shop",
@@ -210,8 +211,8 @@ def bench_smtp(count: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smtp-messages", type=int, default=2_000)
     parser.add_argument("--serve-http", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-smtp", type=int, help=argparse.SUPPRESS)
@@ -224,7 +225,8 @@ def main() -> int:
         return 0
     bare, logged = bench_webhook(args.messages, args.concurrency, args.rounds)
     print(
-        f"webhook with the log: {logged:.0f} messages/s = {logged / bare:.0%} of the bare loop (best of {args.rounds})"
+        f"webhook with the log (best of {args.rounds}): {logged[0]:.0f} messages/s = {logged[0] / bare[0]:.0%}"
+        f" of the bare loop; per CPU second {logged[1]:.0f} = {logged[1] / bare[1]:.0%} of the bare loop"
     )
     bench_smtp(args.smtp_messages)
     return 0
