@@ -296,3 +296,21 @@ def test_whatsapp_parameters_and_webhook_auth_round_trip() -> None:
     assert builder.message.inputs["webhook"]["headers"].messages == (
         "X-Source triggerlab: must be text (got null)",
     )
+
+
+def test_a_cap_may_be_typed_with_thousands_separators(fitness: Campaign) -> None:
+    builder = CampaignBuilder(campaign=fitness)
+    builder.cap.cap.input.value = "5,000"
+    assert builder.campaign is not None
+    assert builder.campaign.targeting_cap == 5000
+    builder.cap.cap.input.value = "lots"
+    assert builder.cap.cap.messages == ('must be a whole number (got "lots")',)
+
+
+def test_a_file_that_cannot_be_written_is_reported(tmp_path: Path, fitness: Campaign) -> None:
+    missing = tmp_path / "no-such-folder" / "c.yaml"
+    builder = CampaignBuilder(campaign=fitness, file=missing, workspace=tmp_path / "ws.duckdb")
+    builder.publish_button.click()
+    assert builder.status.value == (
+        f"<div class='tl-status bad'>Not published: cannot write {missing}: No such file or directory</div>"
+    )

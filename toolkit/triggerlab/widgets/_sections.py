@@ -32,11 +32,13 @@ def _watch(changed: Changed, *widgets: w.Widget) -> None:
 
 
 def _whole(text: str) -> int | str | None:
-    """Typed text as a whole number; other text goes to the model as is so its error names it."""
+    """Typed text as a whole number (``2,000`` too); other text goes to the model as is so its error
+    names it."""
     stripped = text.strip()
+    digits = stripped.replace(",", "")
     if not stripped:
         return None
-    return int(stripped) if stripped.lstrip("-").isdigit() else stripped
+    return int(digits) if digits.lstrip("-").isdigit() else stripped
 
 
 class StartSection:

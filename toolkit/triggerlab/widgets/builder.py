@@ -247,6 +247,9 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
             self.publish()
         except TriggerlabError as exc:
             self.status.value = f"<div class='tl-status bad'>Not published: {html.escape(str(exc))}</div>"
+        except OSError as exc:  # the campaign file cannot be written there
+            reason = f"cannot write {exc.filename}: {exc.strerror}"
+            self.status.value = f"<div class='tl-status bad'>Not published: {html.escape(reason)}</div>"
 
 
 def _review(
