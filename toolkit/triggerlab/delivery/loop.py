@@ -120,7 +120,7 @@ class _Run:
         self.rng = rng
         self.advance = advance
 
-    def _row(
+    def row(
         self, m: OutgoingMessage, state: str, attempts: int, code: int | None, reason: str | None
     ) -> LogRow:
         return LogRow(
@@ -148,16 +148,16 @@ class _Run:
                         return
                     receipt = await self.transport.deliver(m)
             except DeliveryRejected as exc:
-                self.writer.add(self._row(m, "dead", earlier + attempt, exc.status_code, exc.message))
+                self.writer.add(self.row(m, "dead", earlier + attempt, exc.status_code, exc.message))
                 self.summary.dead += 1
                 break
             except TransportError as exc:
                 if attempt >= self.retry.max_attempts:
                     reason = f"gave up after {attempt} attempts in this run: {exc.message}"
-                    self.writer.add(self._row(m, "failed", earlier + attempt, exc.status_code, reason))
+                    self.writer.add(self.row(m, "failed", earlier + attempt, exc.status_code, reason))
                     self.summary.failed += 1
                     break
-                self.writer.add(self._row(m, "failed", earlier + attempt, exc.status_code, exc.message))
+                self.writer.add(self.row(m, "failed", earlier + attempt, exc.status_code, exc.message))
                 self.summary.retries += 1
                 await asyncio.sleep(self.retry.delay(attempt, exc.retry_after, self.rng))
                 continue
@@ -165,7 +165,7 @@ class _Run:
                 # Set before this task yields, so no message waiting for a slot starts after the error.
                 self.stopped = True
                 raise
-            self.writer.add(self._row(m, "sent", earlier + attempt, receipt.status_code, None))
+            self.writer.add(self.row(m, "sent", earlier + attempt, receipt.status_code, None))
             self.summary.sent += 1
             break
         self.advance(1)
@@ -231,8 +231,9 @@ async def deliver(
         def done(task: asyncio.Task[None]) -> None:
             tasks.discard(task)
             window.release()
-            if not task.cancelled() and task.exception() is not None:
-                failure.append(task.exception())  # type: ignore[arg-type]
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                failure.append(error)
 
         await transport.open()
         flusher = asyncio.create_task(writer.every(flush_interval))
@@ -240,8 +241,7 @@ async def deliver(
             pending = list(todo.values())
             for start in range(0, len(pending), batch_size):
                 chunk = pending[start : start + batch_size]
-                writer.flush()
-                log.append([run._row(m, "pending", earlier[m.key], None, None) for m in chunk])
+                log.append([run.row(m, "pending", earlier[m.key], None, None) for m in chunk])
                 for m in chunk:
                     await window.acquire()
                     if failure:
