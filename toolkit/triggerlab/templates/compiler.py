@@ -85,7 +85,10 @@ class Statement:
 
 def statements(env: Dialect, source: str) -> Iterator[Statement]:
     """Every output statement and registered tag of a template, each as a template of its own."""
-    tokens = list(env.tokenizer()(source))
+    try:
+        tokens = list(env.tokenizer()(source))
+    except LiquidError:
+        return
     for i, token in enumerate(tokens):
         following = tokens[i + 1] if i + 1 < len(tokens) else None
         expression = following if following is not None and following.kind == TOKEN_EXPRESSION else None
