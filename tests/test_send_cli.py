@@ -86,11 +86,14 @@ def test_live_forwarding_then_a_repeat_sends_nothing_twice(
         first = capsys.readouterr().out
         assert main(send(batch, workspace, "--live", "--base-url", r.url)) == 0
         second = capsys.readouterr().out
+        assert main(send(batch, workspace)) == 0
+        dry = capsys.readouterr().out
     assert first == "sent 2, failed 0, dead 0, skipped by rule 2 (invalid_request 1, unknown_campaign 1)\n"
     assert second == (
         "sent 0, failed 0, dead 0, skipped by rule 2 (invalid_request 1, unknown_campaign 1); "
         "settled by an earlier run 2 (sent 2, dead 0)\n"
     )
+    assert dry == "dry run: " + second
     assert sorted((q.path, q.json()) for q in r.requests) == [
         (
             "/1/send/externaltrigger.json",

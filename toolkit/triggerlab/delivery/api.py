@@ -91,6 +91,14 @@ def _dry_log(workspace: Path) -> DeliveryLog:
     return log
 
 
+def _workspace_settings(workspace: Path) -> Settings:
+    """The workspace's settings, read without writing (a dry run); defaults when there is no workspace."""
+    if not workspace.is_file():
+        return Settings()
+    with Workspace(workspace, read_only=True) as ws:
+        return ws.settings
+
+
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run to completion, also from inside a running loop (a notebook): then on a thread of its own."""
     try:
@@ -187,11 +195,13 @@ def send(
         elif settings is not None:
             rules = load_settings(settings)
         else:
-            rules = ws.settings if ws is not None else Settings()
+            rules = ws.settings if ws is not None else _workspace_settings(workspace)
         if channel is None:
-            from triggerlab.triggers import load_triggers
+            from triggerlab.triggers import load_triggers, parse_received_at
 
-            at_time = datetime.fromisoformat(at) if isinstance(at, str) else at
+            at_time = None if at is None else parse_received_at(at)
+            if at is not None and at_time is None:
+                raise InputError(f"--at must be an ISO-8601 time like 2026-11-01T10:00:00Z (got {at!r})")
             outgoing = clevertap_outgoing(load_triggers(triggers, at=at_time), chosen, rules)
         else:
             outgoing = _direct(
