@@ -314,3 +314,21 @@ def test_a_file_that_cannot_be_written_is_reported(tmp_path: Path, fitness: Camp
     assert builder.status.value == (
         f"<div class='tl-status bad'>Not published: cannot write {missing}: No such file or directory</div>"
     )
+
+
+def test_the_message_preview_follows_the_form(sample_dir: Path, fitness: Campaign) -> None:
+    builder = CampaignBuilder(
+        campaign=fitness, profiles=sample_dir / "profiles.csv", triggers=sample_dir / "triggers.jsonl"
+    )
+    assert builder.preview.profile_pick.options[1] == ("u00001", "u00001")
+    builder.preview.profile.input.value = '{"name": "Asha"}'
+    builder.preview.payload.input.value = '{"steps": "12,000", "milestone": "12k", "date": "2026-11-02"}'
+    assert "<div class='tl-push-title'>12,000 steps! 🎉</div>" in builder.preview.preview.value
+    builder.message.inputs["push"]["title"].input.value = "Go {{ Profile.name }}"
+    assert "<div class='tl-push-title'>Go Asha</div>" in builder.preview.preview.value
+    builder.cap.cap.input.value = "5"
+    assert builder.preview.preview.value == ""
+    assert (
+        builder.preview.status.value
+        == "<div class='tl-status bad'>Fix the errors shown under the fields.</div>"
+    )

@@ -56,7 +56,7 @@ def test_a_syntax_error_shows_under_its_field_with_line_and_column(fitness: Camp
     assert editor.rendered is None
     assert (
         editor.status.value
-        == "<div class='tl-status bad'>Fix the template errors shown under the fields.</div>"
+        == "<div class='tl-status bad'>Fix the errors shown under the fields.</div>"
     )
     body.input.value = "Hi {{ Profile.name | upcase }}"
     assert body.messages == ()
@@ -101,7 +101,7 @@ def test_profiles_and_payloads_can_be_picked_from_tables(fitness: Campaign, samp
     labels = [label for label, _value in editor.payload_pick.options[1:]]
     assert labels and all(label.endswith("campaign 1750575722") for label in labels)
     editor.payload_pick.value = labels[0]
-    assert editor.payload.input.value == json.dumps(editor._payloads[labels[0]], indent=2, ensure_ascii=False)
+    assert editor.payload.input.value == json.dumps(editor.sample.payloads[labels[0]], indent=2, ensure_ascii=False)
 
 
 def test_email_preview_runs_the_html_in_a_sandboxed_frame(sample_dir: Path) -> None:

@@ -17,11 +17,12 @@ from pydantic import ValidationError
 
 from triggerlab.campaign import Campaign
 from triggerlab.errors import Finding, TriggerlabError
-from triggerlab.files import dump_document, findings_from_validation, save_campaign
+from triggerlab.files import dump_document, findings_from_validation, load_settings, save_campaign
 from triggerlab.validation import campaign_findings
 from triggerlab.widgets._audience import AudienceSection
 from triggerlab.widgets._field import Field, place_findings, section
 from triggerlab.widgets._message import MessageSection
+from triggerlab.widgets._sample_preview import SamplePreview
 from triggerlab.widgets._sections import (
     CapSection,
     ControlSection,
@@ -46,7 +47,8 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
     ``CampaignBuilder(campaign=...)`` loads a campaign; ``.campaign`` is the campaign the form describes
     (None while any rule is broken) and ``.errors`` the findings standing now. Publishing saves the
     campaign to ``file`` and stores it in the ``workspace`` DuckDB file, which assigns its id. The table
-    paths (``triggers``, ``profiles``, ``events``, ``history``, ``settings``) fill in the forecast panel.
+    paths (``triggers``, ``profiles``, ``events``, ``history``, ``settings``) fill in the forecast panel, and
+    profiles and triggers offer samples to the message preview.
     """
 
     def __init__(
@@ -93,6 +95,18 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         self.status = w.HTML("")
         self.review = w.HTML("")
         self.review.add_class("tl-review")
+        self.preview = SamplePreview(
+            lambda: self._campaign,
+            settings=load_settings(settings) if str(settings) else None,
+            profiles=profiles if str(profiles) else None,
+            triggers=triggers if str(triggers) else None,
+            campaign_id=None if campaign is None else campaign.id,
+        )
+        preview = w.Accordion(
+            children=[self.preview.box],
+            titles=("Preview with a sample profile and payload",),
+            selected_index=None,
+        )
         self.forecast = ForecastPanel(
             lambda: self._campaign,
             triggers=triggers,
@@ -128,7 +142,7 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
                 6,
                 "Message",
                 "Liquid: {{ Profile.name }} and {{ ExternalTrigger.<key> }} from the API payload.",
-                [self.message.box],
+                [self.message.box, preview],
             ),
             section(7, "Schedule", "When the campaign accepts triggers.", self.schedule.children),
             section(
@@ -223,6 +237,7 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
         unplaced = place_findings(findings, self.fields())
         self.publish_button.disabled = bool(findings)
         self.review.value = _review(self._campaign, findings, unplaced, self._id)
+        self.preview.refresh()
 
     # -- publishing -------------------------------------------------------------------------------
     def publish(self) -> PublishedCampaign:
