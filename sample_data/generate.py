@@ -306,7 +306,7 @@ def make_triggers(
     # Step milestones come from many users (the fitness campaign's targeting cap of 2,000 is reached).
     by_activity = [p.activity**0.5 for p in profiles]
     # Gold customers order more; the order campaign's audience is Gold only, so most orders reach it.
-    by_orders = [p.activity * (3 if p.customer_type == "Gold" else 1) for p in profiles]
+    by_orders = [p.activity**0.5 * (3 if p.customer_type == "Gold" else 1) for p in profiles]
     weights = {ORDER: by_orders, FITNESS: by_activity, UPGRADE: None}
     end = TRIGGERS_FROM + timedelta(days=TRIGGERS_DAYS)
     days = [(TRIGGERS_FROM + timedelta(days=d)).date() for d in range(TRIGGERS_DAYS + 1)]
