@@ -22,6 +22,7 @@ from triggerlab.duck import connect
 from triggerlab.durations import parse_duration
 from triggerlab.engine import common
 from triggerlab.engine.clock import valid_zone
+from triggerlab.engine.duck_certain import certainty_table
 from triggerlab.engine.duck_deliver import deliver
 from triggerlab.engine.duck_filters import event_filter_table, property_sql, quote, quote_name
 from triggerlab.engine.duck_render import render_rows
@@ -292,20 +293,42 @@ class DuckEngine:
     # ---- rules 12-13 ----------------------------------------------------------------------------------
 
     def deliver(self) -> None:
+        """Rules 12-13: rows certainly sent by an over-count (SQL), the rest user by user (Python)."""
+        self.sql(
+            """CREATE OR REPLACE TEMP TABLE c12 AS
+            SELECT s.rid, s.identity, s.zone, s.campaign_id, c.channel, s.delivery_at AS moment, s.received_at, s.line,
+                   s.recipient, wall_at(s.delivery_at, o.off) AS wall
+            FROM s4 s JOIN camps c USING (campaign_id)
+            ASOF JOIN tz_offsets o ON o.zone = s.zone AND s.delivery_at >= o.since
+            WHERE s.status IS NULL"""
+        )
+        self.sql(
+            """CREATE OR REPLACE TEMP TABLE h12 AS
+            WITH users AS (SELECT identity, any_value(zone) AS zone, max(moment) AS last FROM c12 GROUP BY identity)
+            SELECT h.identity, h.campaign_id, h.channel, h.sent_at AS moment, wall_at(h.sent_at, o.off) AS wall
+            FROM history h JOIN users u ON u.identity = h.identity AND h.sent_at <= u.last
+            ASOF JOIN tz_offsets o ON o.zone = u.zone AND h.sent_at >= o.since"""
+        )
+        certainty_table(self.con, "c12", "h12", self.inputs.campaigns, self.inputs.settings)
+        self.sql(
+            """CREATE OR REPLACE TEMP TABLE unsure AS
+            SELECT DISTINCT c.identity FROM c12 c JOIN certain USING (rid) WHERE NOT certain.ok"""
+        )
         waiting = self.frame(
-            """SELECT s.rid, s.identity, s.campaign_id, s.delivery_at, wall_at(s.delivery_at, o.off) AS wall
-            FROM s4 s ASOF JOIN tz_offsets o ON o.zone = s.zone AND s.delivery_at >= o.since
-            WHERE s.status IS NULL ORDER BY s.delivery_at, s.received_at, s.line, s.recipient"""
+            """SELECT rid, identity, campaign_id, moment AS delivery_at, wall FROM c12 SEMI JOIN unsure USING (identity)
+            ORDER BY moment, received_at, line, recipient"""
         )
         history = self.frame(
-            """WITH users AS (SELECT DISTINCT identity, zone FROM s4 WHERE status IS NULL)
-            SELECT h.identity, h.sent_at, wall_at(h.sent_at, o.off) AS wall, h.channel, h.campaign_id
-            FROM history h JOIN users u USING (identity)
-            ASOF JOIN tz_offsets o ON o.zone = u.zone AND h.sent_at >= o.since
-            ORDER BY h.sent_at"""
+            """SELECT identity, moment AS sent_at, wall, channel, campaign_id FROM h12 SEMI JOIN unsure USING (identity)
+            ORDER BY moment"""
         )
         decided = deliver(waiting, history, self.inputs.campaigns, self.inputs.settings)
-        self._table("decided", decided)
+        self._table("decided_pass", decided)
+        self.sql(
+            """CREATE OR REPLACE TEMP TABLE decided AS
+            SELECT c.rid, coalesce(p.status, 'sent') AS status, p.reason
+            FROM c12 c LEFT JOIN decided_pass p USING (rid)"""
+        )
 
     # ---- outcomes -------------------------------------------------------------------------------------
 

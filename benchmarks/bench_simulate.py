@@ -1,0 +1,233 @@
+"""Simulation throughput: synthetic batches of 100k, 1M and 10M recipients against 1M profiles and 20M events.
+
+All rules are on: schedules, audience filters on properties and past events, system and campaign control groups,
+a targeting cap, DND with delay and discard, max_delay, min_gap, calendar and rolling frequency caps with prior
+history, and goals. Each size runs in its own process so its peak memory (ru_maxrss) is its own. The DuckDB
+engine's rows/s at 100k is compared with the reference engine's on the first 10k trigger rows.
+
+    python benchmarks/bench_simulate.py                  # 100k, 1M, 10M
+    python benchmarks/bench_simulate.py --sizes 100k     # a quick run
+    python benchmarks/bench_simulate.py --profiles 100000 --events 2000000 --sizes 100k,1m
+
+Data is generated once per shape into --workdir (default: a folder in the system temp dir) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
+ZONES = ["Asia/Kolkata", "America/New_York", "Europe/London", "Australia/Sydney", "UTC", "Not/AZone"]
+
+SETTINGS = {
+    "timezone": "Asia/Kolkata",
+    "system_control_group": 3,
+    "frequency_caps": [
+        {"channel": "push", "limit": 3, "per": "day", "window": "calendar"},
+        {"limit": 10, "per": "week", "window": "rolling"},
+    ],
+}
+
+
+def _campaigns() -> list[dict[str, object]]:
+    return [
+        {
+            "id": "9000000001",
+            "name": "Milestone",
+            "channel": "push",
+            "goal": {"event": "Steps Logged", "within": "2d"},
+            "audience": {
+                "filters": [
+                    {"property": "plan", "op": "not_equals", "value": "churned"},
+                    {"event": "App Launched", "at_least": 2, "within": "7d"},
+                ]
+            },
+            "control_group": 10,
+            "targeting_cap": 400_000,
+            "message": {
+                "title": "Milestone reached",
+                "body": "Well done {{ Profile.name | default: 'champ' }}: {{ ExternalTrigger.steps }} steps",
+            },
+            "schedule": {"start": "2026-11-01T00:00:00", "end": "2026-12-01T00:00:00"},
+            "delivery": {
+                "dnd": {"start": "21:00", "end": "08:00", "action": "delay"},
+                "max_delay": "12h",
+                "min_gap": "1d",
+            },
+        },
+        {
+            "id": "9000000002",
+            "name": "Order confirmation",
+            "channel": "email",
+            "goal": {"event": "Charged", "within": "1d", "revenue_property": "Amount"},
+            "audience": {"filters": [{"property": "score", "op": "gte", "value": 20}]},
+            "control_group": 5,
+            "apply_system_control": False,
+            "message": {
+                "from_email": "orders@shop.example",
+                "subject": "Your order is confirmed",
+                "text": "Order {{ ExternalTrigger.order }} for {{ Profile.name | default: 'you' }}",
+            },
+            "delivery": {"apply_global_limits": False},
+        },
+        {
+            "id": "9000000003",
+            "name": "Upgrade",
+            "channel": "webhook",
+            "audience": {
+                "match": "any",
+                "filters": [
+                    {"event": "Charged", "within": "30d", "sum": {"property": "Amount", "gte": 100}},
+                    {"property": "plan", "op": "in", "value": ["pro", "team"]},
+                ],
+            },
+            "message": {
+                "url": "https://crm.example/hook",
+                "content_type": "text",
+                "body": "user={{ Profile.identity }} steps={{ ExternalTrigger.steps }}",
+            },
+            "delivery": {"dnd": {"start": "23:00", "end": "06:00", "action": "discard"}},
+        },
+    ]
+
+
+def generate(folder: Path, profiles: int, events: int, recipients: int) -> dict[str, Path]:
+    """Write profiles, events, history and a trigger batch as Parquet (kept for later runs)."""
+    from triggerlab.duck import connect
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "profiles": folder / f"profiles_{profiles}.parquet",
+        "events": folder / f"events_{profiles}_{events}.parquet",
+        "history": folder / f"history_{profiles}.parquet",
+        "triggers": folder / f"triggers_{profiles}_{recipients}.parquet",
+    }
+    con = connect()
+    con.execute("SET TimeZone = 'UTC'")
+    zones = "[" + ", ".join(f"'{z}'" for z in ZONES) + "]"
+    queries = {
+        "profiles": f"""SELECT 'u' || range AS identity, 'u' || range || '@mail.example' AS email,
+                CASE WHEN range % 7 = 0 THEN NULL ELSE 'User ' || range END AS name,
+                {zones}[(range % {len(ZONES)}) + 1] AS timezone,
+                ['free', 'pro', 'team', 'churned'][(hash(range) % 4)::BIGINT + 1] AS plan,
+                ((hash(range * 3) % 50))::VARCHAR AS score
+            FROM range({profiles})""",
+        "events": f"""SELECT 'u' || (hash(range) % {profiles}) AS identity,
+                ['App Launched', 'App Launched', 'Charged', 'Steps Logged'][(hash(range * 7) % 4)::BIGINT + 1] AS event,
+                TIMESTAMPTZ '2026-10-01 00:00:00+00' + to_seconds((hash(range * 13) % (75 * 86400))::BIGINT) AS ts,
+                ((hash(range * 17) % 20000) / 100.0)::DOUBLE AS Amount
+            FROM range({events})""",
+        "history": f"""SELECT 'u' || (hash(range * 5) % {profiles}) AS identity,
+                ['push', 'email', 'webhook'][(range % 3)::BIGINT + 1] AS channel,
+                ['9000000001', '9000000002', '8000000000'][(hash(range) % 3)::BIGINT + 1] AS campaign_id,
+                TIMESTAMPTZ '2026-10-25 00:00:00+00' + to_seconds((hash(range * 11) % (14 * 86400))::BIGINT) AS sent_at
+            FROM range({profiles // 2})""",
+        "triggers": f"""SELECT 't' || range AS id,
+                strftime(TIMESTAMPTZ '2026-11-01 00:00:00+00' + to_seconds((hash(range * 19) % (28 * 86400))::BIGINT),
+                         '%Y-%m-%dT%H:%M:%SZ') AS received_at,
+                '{{"to":{{"identity":["u' || (hash(range * 23) % {profiles}) || '"]}},"campaign_id":"'
+                    || ['9000000001', '9000000002', '9000000003'][(range % 3)::BIGINT + 1]
+                    || '","ExternalTrigger":{{"steps":"' || (hash(range) % 30000) || '","order":"A' || range || '"}}}}'
+                    AS body
+            FROM range({recipients})""",
+    }
+    for name, query in queries.items():
+        if not paths[name].exists():
+            started = time.perf_counter()
+            con.execute(f"COPY ({query}) TO '{paths[name]}' (FORMAT parquet)")
+            print(f"  generated {paths[name].name} in {time.perf_counter() - started:.1f} s", flush=True)
+    con.close()
+    return paths
+
+
+def run_one(args: argparse.Namespace) -> None:
+    """One measurement in this process; prints one JSON line."""
+    import polars as pl
+
+    from triggerlab import Campaign, Settings, simulate
+
+    paths = generate(Path(args.workdir), args.profiles, args.events, SIZES[args.one])
+    campaigns = [Campaign.model_validate(c) for c in _campaigns()]
+    settings = Settings.model_validate(SETTINGS)
+    tables: dict[str, Path | pl.DataFrame] = dict(paths)
+    if args.engine == "reference":
+        # The reference turns tables into Python dicts; only the subsample's users can matter to its rows, so
+        # the tables are cut to them (same decisions, memory that fits).
+        triggers = pl.read_parquet(paths["triggers"]).head(args.reference_rows)
+        users = triggers.select(pl.col("body").str.extract(r'"identity":\["([^"]+)"', 1).alias("identity"))
+        for name in ("profiles", "events", "history"):
+            tables[name] = pl.read_parquet(paths[name]).join(users.unique(), on="identity", how="semi")
+        tables["triggers"] = triggers
+    started = time.perf_counter()
+    result = simulate(
+        campaigns,
+        triggers=tables["triggers"],
+        profiles=tables["profiles"],
+        events=tables["events"],
+        history=tables["history"],
+        settings=settings,
+        engine=args.engine,
+        progress=False,
+    )
+    seconds = time.perf_counter() - started
+    rows = result.outcomes.height
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    sent = int(result.outcomes["status"].eq("sent").sum())
+    print(json.dumps({"size": args.one, "engine": args.engine, "rows": rows, "seconds": seconds,
+                      "rows_per_s": rows / seconds, "peak_gb": peak, "sent": sent}))
+
+
+def _measure(args: argparse.Namespace, size: str, engine: str) -> dict[str, float]:
+    command = [sys.executable, __file__, "--one", size, "--engine", engine, "--workdir", args.workdir,
+               "--profiles", str(args.profiles), "--events", str(args.events),
+               "--reference-rows", str(args.reference_rows)]
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    if out.returncode:
+        print(out.stdout, out.stderr, file=sys.stderr)
+        raise SystemExit(out.returncode)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    for line in out.stdout.splitlines():
+        if not line.startswith("{"):
+            print(line)
+    measured: dict[str, float] = json.loads(lines[-1])
+    return measured
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100k,1m,10m", help="comma-separated: 10k, 100k, 1m, 10m")
+    parser.add_argument("--profiles", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=20_000_000)
+    parser.add_argument("--reference-rows", type=int, default=10_000, help="reference engine subsample")
+    parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "triggerlab-bench"))
+    parser.add_argument("--one", choices=sorted(SIZES), help=argparse.SUPPRESS)
+    parser.add_argument("--engine", default="duck", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        run_one(args)
+        return 0
+    print(f"{'size':>6} {'engine':>9} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak GB':>8} {'sent':>9}")
+    measured = {}
+    for size in args.sizes.split(","):
+        row = _measure(args, size, "duck")
+        measured[size] = row
+        print(f"{size:>6} {'duck':>9} {row['rows']:>10,} {row['seconds']:>8.2f} {row['rows_per_s']:>10,.0f}"
+              f" {row['peak_gb']:>8.2f} {row['sent']:>9,}", flush=True)
+    if "100k" in measured:
+        ref = _measure(args, "100k", "reference")
+        print(f"{'10k':>6} {'reference':>9} {ref['rows']:>10,} {ref['seconds']:>8.2f} {ref['rows_per_s']:>10,.0f}"
+              f" {ref['peak_gb']:>8.2f} {ref['sent']:>9,}")
+        print(f"duck/reference speed ratio at 100k: {measured['100k']['rows_per_s'] / ref['rows_per_s']:.0f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
