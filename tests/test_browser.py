@@ -247,6 +247,11 @@ def _check(page: Page) -> None:
     cap.fill("2000")
     expect(error).to_have_text("")
     expect(publish).to_be_enabled()
+    builder.locator(".lm-AccordionPanel-title, .jupyter-widget-Collapse-header, .p-Collapse-header").filter(
+        has_text="Preview with a sample profile and payload"
+    ).click()
+    expect(builder.locator(".tl-push-title")).to_have_text("<steps> steps! 🎉")
+    _shoot(page, builder.locator(".tl-section-message"), "builder-message-preview.png")
 
     editor = page.locator(".tl-editor")
     title = editor.locator(".tl-message-push input").first

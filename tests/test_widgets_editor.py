@@ -54,10 +54,7 @@ def test_a_syntax_error_shows_under_its_field_with_line_and_column(fitness: Camp
     assert body.messages == ('line 2:18: unknown filter "upcasee"',)
     assert editor.campaign is None
     assert editor.rendered is None
-    assert (
-        editor.status.value
-        == "<div class='tl-status bad'>Fix the errors shown under the fields.</div>"
-    )
+    assert editor.status.value == "<div class='tl-status bad'>Fix the errors shown under the fields.</div>"
     body.input.value = "Hi {{ Profile.name | upcase }}"
     assert body.messages == ()
     assert "<div class='tl-push-body'>Hi ASHA</div>" in editor.preview.value
@@ -101,7 +98,9 @@ def test_profiles_and_payloads_can_be_picked_from_tables(fitness: Campaign, samp
     labels = [label for label, _value in editor.payload_pick.options[1:]]
     assert labels and all(label.endswith("campaign 1750575722") for label in labels)
     editor.payload_pick.value = labels[0]
-    assert editor.payload.input.value == json.dumps(editor.sample.payloads[labels[0]], indent=2, ensure_ascii=False)
+    assert editor.payload.input.value == json.dumps(
+        editor.sample.payloads[labels[0]], indent=2, ensure_ascii=False
+    )
 
 
 def test_email_preview_runs_the_html_in_a_sandboxed_frame(sample_dir: Path) -> None:
@@ -176,3 +175,22 @@ def test_payloads_can_be_picked_from_a_parquet_batch(fitness: Campaign, tmp_path
     editor.payload_pick.value = "line 3 · campaign 1750575722"
     assert json.loads(editor.payload.input.value) == {"steps": "9,000"}
     assert "<div class='tl-push-title'>9,000 steps! 🎉</div>" in editor.preview.value
+
+
+def test_without_samples_the_payload_starts_as_an_example_of_every_key(sample_dir: Path) -> None:
+    campaign = load_campaign(sample_dir / "campaigns" / "order_confirmation.yaml")
+    editor = TemplateEditor(campaign)
+    assert json.loads(editor.payload.input.value) == {
+        "productDetails": [
+            {
+                "productName": "<productName>",
+                "productID": "<productID>",
+                "imageURL": "<imageURL>",
+                "pricingDetails": [{"name": "<name>", "value": "<value>"}],
+            }
+        ]
+    }
+    assert json.loads(editor.profile.input.value) == {"name": "Asha"}
+    assert editor.rendered is not None
+    assert editor.rendered.status == "ok"
+    assert editor.payload.messages == ()

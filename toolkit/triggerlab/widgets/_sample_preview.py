@@ -30,7 +30,7 @@ __all__ = ["TYPED", "SamplePreview"]
 
 #: the picker's "use what is typed below" entry
 TYPED = "__typed__"
-_JSON_AREA = w.Layout(width="330px", height="150px")
+_JSON_AREA = w.Layout(width="320px", height="150px")
 _DEFAULT_PROFILE = {"name": "Asha"}
 
 
@@ -69,7 +69,10 @@ def _status_html(rendered: RenderedMessage) -> str:
 
 class SamplePreview:
     """Sample inputs (``samples``) and the rendered message (``view``) for the campaign ``campaign()``
-    returns; ``refresh()`` re-renders, and editing a sample re-renders by itself."""
+    returns; ``refresh()`` re-renders, and editing a sample re-renders by itself.
+
+    The payload starts as ``payload``, else the first request of ``triggers`` for ``campaign_id``, else
+    ``example``."""
 
     def __init__(
         self,
@@ -80,6 +83,7 @@ class SamplePreview:
         triggers: str | Path | pl.DataFrame | None = None,
         profile: dict[str, Any] | None = None,
         payload: dict[str, Any] | None = None,
+        example: dict[str, Any] | None = None,
         campaign_id: str | None = None,
     ) -> None:
         self._campaign = campaign
@@ -100,7 +104,7 @@ class SamplePreview:
             description="Payload",
         )
         first_profile = next(iter(self.profiles.values()), _DEFAULT_PROFILE)
-        first_payload = next(iter(self.payloads.values()), {})
+        first_payload = next(iter(self.payloads.values()), example or {})
         self.profile = Field(None, _json_area(profile if profile is not None else first_profile))
         self.payload = Field(None, _json_area(payload if payload is not None else first_payload))
         self.profile_pick.observe(

@@ -14,10 +14,12 @@ from typing import Any
 
 import polars as pl
 
+from triggerlab.campaign import Campaign
 from triggerlab.errors import InputError
+from triggerlab.templates import campaign_template_findings, payload_schema
 from triggerlab.triggers import load_triggers
 
-__all__ = ["SAMPLE_ROWS", "batch_payloads", "profile_rows"]
+__all__ = ["SAMPLE_ROWS", "batch_payloads", "example_payload", "profile_rows"]
 
 SAMPLE_ROWS = 200
 
@@ -105,3 +107,21 @@ def batch_payloads(source: str | Path | pl.DataFrame) -> list[tuple[str, dict[st
         if picked is not None:
             found.append((f"line {number} · campaign {picked[0]}", picked[1]))
     return found
+
+
+def _example(schema: dict[str, Any], name: str) -> Any:
+    kind = schema.get("type")
+    if kind == "object":
+        return {key: _example(value, key) for key, value in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [_example(schema.get("items", {}), name)]
+    return f"<{name}>"
+
+
+def example_payload(campaign: Campaign) -> dict[str, Any]:
+    """A payload with every key the message reads, each leaf showing its own name (``"<steps>"``), so a
+    first preview has something in every place; ``{}`` when a template does not parse."""
+    if campaign_template_findings(campaign):
+        return {}
+    example = _example(payload_schema(campaign), "payload")
+    return example if isinstance(example, dict) else {}

@@ -23,6 +23,7 @@ from triggerlab.widgets._audience import AudienceSection
 from triggerlab.widgets._field import Field, place_findings, section
 from triggerlab.widgets._message import MessageSection
 from triggerlab.widgets._sample_preview import SamplePreview
+from triggerlab.widgets._samples import example_payload
 from triggerlab.widgets._sections import (
     CapSection,
     ControlSection,
@@ -100,6 +101,7 @@ class CampaignBuilder(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type
             settings=load_settings(settings) if str(settings) else None,
             profiles=profiles if str(profiles) else None,
             triggers=triggers if str(triggers) else None,
+            example=None if campaign is None else example_payload(campaign),
             campaign_id=None if campaign is None else campaign.id,
         )
         preview = w.Accordion(

@@ -24,6 +24,7 @@ from triggerlab.templates import RenderedMessage, analyze_campaign, campaign_tem
 from triggerlab.widgets._field import place_findings
 from triggerlab.widgets._message import MessageSection
 from triggerlab.widgets._sample_preview import SamplePreview
+from triggerlab.widgets._samples import example_payload
 from triggerlab.widgets._style import stylesheet
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class TemplateEditor(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
             triggers=triggers,
             profile=profile,
             payload=payload,
+            example=example_payload(campaign),
             campaign_id=campaign.id,
         )
         # the sample inputs and the preview, by the names a notebook reaches for
