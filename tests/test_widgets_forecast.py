@@ -63,6 +63,12 @@ def test_a_draft_is_forecast_under_the_id_its_requests_use(tables: tuple[Path, P
     )
     assert "<tr><td>sent</td><td class='tl-numcell'>2</td><td class='tl-numcell'>66.67%</td>" in output
     assert output.endswith("<div class='tl-note'>1 row of the batch names other campaigns.</div>")
+    assert builder.forecast.report_button.disabled is False
+    builder.forecast.report_button.click()
+    (report,) = builder.forecast.report.children
+    assert repr(report) == "SimulationReport(<SimulationResult requests=4 recipients=4 sent=2 campaigns=1>)"
+    assert result.messages is not None
+    assert result.messages["identity"].to_list() == ["u1", "u2"]
 
 
 def test_a_campaign_with_errors_is_not_forecast(tables: tuple[Path, Path]) -> None:

@@ -60,6 +60,11 @@ class ForecastPanel(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
         )
         self.run_button.on_click(lambda _button: self._run_clicked())
         self.output = w.HTML("")
+        self.report_button = w.Button(
+            description="Open the full report", icon="table", disabled=True, layout=w.Layout(width="auto")
+        )
+        self.report_button.on_click(lambda _button: self.open_report())
+        self.report = w.VBox([])
         self.children = [
             self.triggers.box,
             self.profiles.box,
@@ -67,8 +72,9 @@ class ForecastPanel(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
             self.history.box,
             self.settings.box,
             self.campaign_id.box,
-            self.run_button,
+            w.HBox([self.run_button, self.report_button]),
             self.output,
+            self.report,
         ]
 
     def __repr__(self) -> str:
@@ -100,18 +106,29 @@ class ForecastPanel(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
             events=optional(self.events),
             history=optional(self.history),
             settings=optional(self.settings),
+            render="sample",  # a few rendered messages per campaign for the full report
             progress=False,
         )
         return self.result
 
     def _run_clicked(self) -> None:
         self.output.value = "<div class='tl-status warn'>Running the forecast…</div>"
+        self.report.children = []
+        self.report_button.disabled = True
         try:
             result = self.run()
         except TriggerlabError as exc:
             self.output.value = f"<div class='tl-status bad'>Cannot forecast: {html.escape(str(exc))}</div>"
             return
         self.output.value = _forecast_html(result)
+        self.report_button.disabled = False
+
+    def open_report(self) -> None:
+        """Show the last forecast as a full SimulationReport under the funnel."""
+        from triggerlab.widgets.report import SimulationReport
+
+        if self.result is not None:
+            self.report.children = [SimulationReport(self.result)]
 
 
 def _forecast_html(result: SimulationResult) -> str:
