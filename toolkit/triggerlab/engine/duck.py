@@ -94,13 +94,19 @@ class DuckEngine:
         self.inputs = inputs
         self.con = connect(threads=threads)
         self.tracer = tracer
+        self._arrow: dict[str, object] = {}
         self.con.execute("SET TimeZone = 'UTC'")
         profiles = inputs.profiles.with_row_index("__pidx").with_columns(pl.col("__pidx").cast(pl.Int64))
         self.profile_schema = inputs.profiles.schema
-        self._table("prof", profiles)
-        self._table("events", inputs.events)
-        self._table("history", inputs.history)
+        self._view("prof", profiles)
+        self._view("events", inputs.events)
+        self._view("history", inputs.history)
         self._table("camps", _campaign_rows(inputs))
+
+    def _view(self, name: str, frame: pl.DataFrame) -> None:
+        """Big inputs are read in place (Arrow, zero copy), not copied into DuckDB."""
+        self._arrow[name] = frame.to_arrow()
+        self.con.register(name, self._arrow[name])
 
     def _table(self, name: str, frame: pl.DataFrame) -> None:
         self.con.register(f"{name}_frame", frame.to_arrow())
@@ -148,23 +154,35 @@ class DuckEngine:
     # ---- rules 1-7 ------------------------------------------------------------------------------------
 
     def _segment(self, cid: str, campaign: Campaign) -> str:
-        """``SELECT rid, ok`` for the candidates of one campaign with filters."""
-        joins, terms = [], []
+        """``SELECT rid, ok`` for the candidates of one campaign with filters.
+
+        Property conditions are cheap and come first; event filters are evaluated only for rows they can still
+        decide (under ``all``, rows whose property conditions hold; under ``any``, rows whose do not).
+        """
+        every = campaign.audience.match == "all"
+        glue = " AND " if every else " OR "
+        properties = [
+            property_sql(
+                rule,
+                f"p.{quote_name(rule.property)}" if rule.property in self.profile_schema else None,
+                self.profile_schema.get(rule.property),
+            )
+            for rule in campaign.audience.filters
+            if isinstance(rule, PropertyFilter)
+        ]
+        settled = glue.join(properties) if properties else ("true" if every else "false")
+        open_rows = (
+            f"(SELECT s.* FROM seg_cand s JOIN prof p ON p.__pidx = s.pidx"
+            f" WHERE s.campaign_id = {quote(cid)} AND {'' if every else 'NOT '}({settled}))"
+        )
+        joins, terms = [], list(properties)
         for rule in campaign.audience.filters:
-            if isinstance(rule, PropertyFilter):
-                column = rule.property
-                present = column in self.profile_schema
-                expr = f"p.{quote_name(column)}" if present else None
-                terms.append(property_sql(rule, expr, self.profile_schema.get(column)))
-            else:
-                assert isinstance(rule, EventFilter)
+            if isinstance(rule, EventFilter):
                 name = f"ef_{len(self._filters)}"
                 self._filters.append(name)
-                event_filter_table(self.con, name, rule, f"(SELECT * FROM seg_cand WHERE campaign_id = {quote(cid)})",
-                                   self.inputs.events.schema)
+                event_filter_table(self.con, name, rule, open_rows, self.inputs.events.schema)
                 joins.append(f"LEFT JOIN {name} ON {name}.rid = s.rid")
                 terms.append(f"coalesce({name}.ok, false)")
-        glue = " AND " if campaign.audience.match == "all" else " OR "
         return (
             f"SELECT s.rid, ({glue.join(terms)}) AS ok FROM seg_cand s JOIN prof p ON p.__pidx = s.pidx "
             f"{' '.join(joins)} WHERE s.campaign_id = {quote(cid)}"

@@ -153,7 +153,8 @@ def event_filter_table(
         SELECT identity, ts,
                sum(n) OVER w AS c_n, sum(s_sum) OVER w AS c_sum, sum(s_avg) OVER w AS c_avg
         FROM (SELECT identity, ts, count(*) AS n, {", ".join(sums)}
-              FROM events WHERE {" AND ".join(where)} GROUP BY identity, ts)
+              FROM events WHERE {" AND ".join(where)}
+                AND identity IN (SELECT identity FROM {rows}) GROUP BY identity, ts)
         WINDOW w AS (PARTITION BY identity ORDER BY ts)"""
     )
     lower = "" if rule.within is None else f"received_at - {_interval(rule.within)}"

@@ -1,0 +1,420 @@
+"""Each of the 14 rules, by hand: small batches with the exact outcome rows both engines must give.
+
+Every case runs the reference and the DuckDB engine; both must produce the expected frame (the columns that
+the rule decides: status, reason, delivery times) exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from triggerlab.campaign import Campaign
+from triggerlab.engine.common import bucket
+from triggerlab.engine.inputs import EngineInputs
+from triggerlab.settings import Settings
+from triggerlab.simulate import run_engine
+
+UTC_TS = pl.Datetime("us", "UTC")
+PROFILES = pl.DataFrame(
+    {
+        "identity": ["u1", "u2", "u3", "u4"],
+        "email": ["a@x.test", "b@x.test", "shared@x.test", "shared@x.test"],
+        "name": ["Asha", None, "Chen", "Dev"],
+        "timezone": ["Asia/Kolkata", "America/New_York", None, "Mars/Olympus"],
+        "plan": ["pro", "free", "pro", "team"],
+    }
+)
+COLUMNS = ["line", "recipient", "campaign_id", "identity", "status", "reason", "delivery_at", "delivery_local", "delayed"]
+EXPECTED_SCHEMA = {
+    "line": pl.Int64,
+    "recipient": pl.Int64,
+    "campaign_id": pl.String,
+    "identity": pl.String,
+    "status": pl.String,
+    "reason": pl.String,
+    "delivery_at": UTC_TS,
+    "delivery_local": pl.String,
+    "delayed": pl.Boolean,
+}
+
+
+def campaign(cid: str = "500", channel: str = "push", **extra: Any) -> Campaign:
+    messages = {
+        "push": {"title": "Hi {{ Profile.name | default: 'you' }}", "body": "Done: {{ ExternalTrigger.what }}"},
+        "email": {"from_email": "a@shop.test", "subject": "Order confirmed"},
+    }
+    cap = extra.pop("targeting_cap", None)
+    data = {"id": cid, "name": f"c{cid}", "channel": channel, "message": messages[channel], **extra}
+    found = Campaign.model_validate(data)
+    # below-100 caps are refused in files; set directly so two users are enough to fill one
+    return found.model_copy(update={"targeting_cap": cap}) if cap is not None else found
+
+
+def request(to: Any, cid: Any = "500", when: str | None = "2026-11-02T06:00:00Z", payload: Any = None) -> str:
+    body: dict[str, Any] = {"to": to, "campaign_id": cid, "ExternalTrigger": payload or {"what": "10k steps"}}
+    envelope: dict[str, Any] = {"id": f"r-{json.dumps(to)}", "body": body}
+    if when is not None:
+        envelope["received_at"] = when
+    return json.dumps(envelope)
+
+
+def t(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def decide(
+    tmp_path: Path,
+    campaigns: list[Campaign],
+    lines: list[str],
+    *,
+    settings: Settings | None = None,
+    events: pl.DataFrame | None = None,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Run both engines; they must agree; return the decided columns."""
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    inputs = EngineInputs(
+        campaigns={c.id or "": c for c in campaigns},
+        settings=settings or Settings(timezone="Asia/Kolkata"),
+        profiles=PROFILES,
+        events=events
+        if events is not None
+        else pl.DataFrame(schema={"identity": pl.String, "event": pl.String, "ts": UTC_TS}),
+        history=history
+        if history is not None
+        else pl.DataFrame(
+            schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS}
+        ),
+        render="all",
+    )
+    _, reference = run_engine(batch, inputs, at=None, engine="reference")
+    _, duck = run_engine(batch, inputs, at=None, engine="duck")
+    assert_frame_equal(duck.outcomes, reference.outcomes)
+    return reference.outcomes.select(COLUMNS)
+
+
+def expect(*rows: tuple[Any, ...]) -> pl.DataFrame:
+    return pl.DataFrame([list(r) for r in rows], schema=EXPECTED_SCHEMA, orient="row")
+
+
+def sent(line: int, identity: str, at: str, local: str, cid: str = "500", recipient: int = 0, delayed: bool = False):
+    return (line, recipient, cid, identity, "sent", None, t(at), local, delayed)
+
+
+def stopped(line: int, identity: str | None, status: str, reason: str, cid: str | None = "500", recipient: int = 0):
+    return (line, recipient, cid, identity, status, reason, None, None, None)
+
+
+def test_rule_1_invalid_request(tmp_path: Path) -> None:
+    lines = [
+        "not json",
+        "",
+        request({"identity": ["u1"]}, payload={"steps": 10000}),
+        request({"phone": ["1"]}),
+        json.dumps({"id": "x", "body": {"to": {"identity": ["u1"]}, "campaign_id": "500"}}),
+    ]
+    got = decide(tmp_path, [campaign()], lines)
+    assert_frame_equal(
+        got,
+        expect(
+            stopped(1, None, "invalid_request", "line is not valid JSON", cid=None),
+            stopped(3, "u1", "invalid_request",
+                    "ExternalTrigger holds a number, boolean or null value (payload_values: strict)"),
+            stopped(4, "1", "invalid_request", "to holds an identity kind other than identity, email or objectId"),
+            stopped(5, None, "invalid_request",
+                    "received_at is missing or not an ISO-8601 time (bare requests need --at)", cid=None),
+        ),
+    )
+
+
+def test_rule_2_unknown_campaign_and_4_unknown_user(tmp_path: Path) -> None:
+    lines = [request({"identity": ["u1"]}, cid="999"), request({"identity": ["nobody", "u1"]})]
+    got = decide(tmp_path, [campaign()], lines)
+    assert_frame_equal(
+        got,
+        expect(
+            stopped(1, "u1", "unknown_campaign", "campaign 999 is not among the simulated campaigns", cid="999"),
+            stopped(2, "nobody", "unknown_user", "no profile has identity nobody"),
+            sent(2, "u1", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30", recipient=1),
+        ),
+    )
+
+
+def test_one_email_matching_two_profiles_gives_two_rows(tmp_path: Path) -> None:
+    got = decide(tmp_path, [campaign()], [request({"email": ["shared@x.test"]})])
+    assert got.select("recipient", "identity", "delivery_local").rows() == [
+        (0, "u3", "2026-11-02T11:30:00+05:30"),  # no zone: the workspace's
+        (1, "u4", "2026-11-02T11:30:00+05:30"),  # invalid zone: the workspace's too
+    ]
+
+
+def test_rule_3_campaign_inactive(tmp_path: Path) -> None:
+    window = {"start": "2026-11-02T12:00:00", "end": "2026-11-03T00:00:00+00:00"}  # naive start: 06:30Z in IST
+    lines = [
+        request({"identity": ["u1"]}, when="2026-11-02T06:29:59Z"),
+        request({"identity": ["u1"]}, when="2026-11-02T06:30:00Z"),
+        request({"identity": ["u1"]}, when="2026-11-03T00:00:00Z"),
+    ]
+    got = decide(tmp_path, [campaign(schedule=window)], lines)
+    assert_frame_equal(
+        got,
+        expect(
+            stopped(1, "u1", "campaign_inactive", "received before schedule.start"),
+            sent(2, "u1", "2026-11-02T06:30:00Z", "2026-11-02T12:00:00+05:30"),
+            stopped(3, "u1", "campaign_inactive", "received at or after schedule.end"),
+        ),
+    )
+
+
+def test_rule_5_not_in_segment(tmp_path: Path) -> None:
+    audience = {
+        "match": "all",
+        "filters": [
+            {"property": "plan", "op": "in", "value": ["pro", "team"]},
+            {"event": "App Launched", "at_least": 2, "within": "1d"},
+        ],
+    }
+    events = pl.DataFrame(
+        {
+            "identity": ["u1", "u1", "u3", "u3"],
+            "event": ["App Launched"] * 4,
+            "ts": [t("2026-11-01T07:00:00Z"), t("2026-11-02T05:00:00Z"),
+                   t("2026-11-01T05:59:59Z"), t("2026-11-02T06:00:00Z")],  # u3: one too early, one not before
+        },
+        schema={"identity": pl.String, "event": pl.String, "ts": UTC_TS},
+    )
+    lines = [request({"identity": ["u1", "u2", "u3"]})]
+    got = decide(tmp_path, [campaign(audience=audience)], lines, events=events)
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u1", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30"),
+            stopped(1, "u2", "not_in_segment", "audience filters not met", recipient=1),
+            stopped(1, "u3", "not_in_segment", "audience filters not met", recipient=2),
+        ),
+    )
+
+
+def test_rules_6_and_7_control_groups(tmp_path: Path) -> None:
+    assert bucket("system", "u2") < 5 and bucket("500", "u3") < 20 <= bucket("500", "u1")
+    settings = Settings(timezone="Asia/Kolkata", system_control_group=5)
+    lines = [request({"identity": ["u1", "u2", "u3"]})]
+    got = decide(tmp_path, [campaign(control_group=20)], lines, settings=settings)
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u1", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30"),
+            stopped(1, "u2", "system_control", "in the workspace's system control group", recipient=1),
+            stopped(1, "u3", "control", "in the campaign's control group", recipient=2),
+        ),
+    )
+
+
+def test_transactional_campaigns_skip_the_system_control_group(tmp_path: Path) -> None:
+    settings = Settings(timezone="Asia/Kolkata", system_control_group=5)
+    got = decide(tmp_path, [campaign(apply_system_control=False)], [request({"identity": ["u2"]})], settings=settings)
+    assert got["status"].to_list() == ["sent"]
+
+
+def test_rule_8_targeting_cap_counts_history_and_keeps_allotted_users(tmp_path: Path) -> None:
+    history = pl.DataFrame(
+        {"identity": ["u4"], "channel": ["push"], "campaign_id": ["500"], "sent_at": [t("2026-01-01T00:00:00Z")]},
+        schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS},
+    )
+    lines = [
+        request({"identity": ["u3"]}, when="2026-11-02T07:00:00Z"),
+        request({"identity": ["u1"]}, when="2026-11-02T06:00:00Z"),
+        request({"identity": ["u1"]}, when="2026-11-02T08:00:00Z"),
+        request({"identity": ["u4"]}, when="2026-11-02T08:00:00Z"),
+    ]
+    got = decide(tmp_path, [campaign(targeting_cap=2)], lines, history=history)
+    assert_frame_equal(
+        got,
+        expect(
+            stopped(1, "u3", "target_capped", "targeting cap of 2 users reached"),
+            sent(2, "u1", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30"),
+            sent(3, "u1", "2026-11-02T08:00:00Z", "2026-11-02T13:30:00+05:30"),
+            sent(4, "u4", "2026-11-02T08:00:00Z", "2026-11-02T13:30:00+05:30"),
+        ),
+    )
+
+
+def test_rule_9_render_error_and_abort(tmp_path: Path) -> None:
+    aborting = campaign(
+        "501",
+        message={"title": "{% if ExternalTrigger.what == 'stop' %}{% abort 'not today' %}{% endif %}Hi",
+                 "body": "{{ ExternalTrigger.what }}"},
+    )
+    lines = [
+        request({"identity": ["u1"]}, cid="501", payload={"what": "stop"}),
+        request({"identity": ["u1"]}, cid="501", payload={"what": " "}),
+    ]
+    got = decide(tmp_path, [aborting], lines)
+    assert got.select("status", "reason").rows() == [
+        ("aborted", "not today"),
+        ("render_error", got["reason"][1]),
+    ]
+    assert got["reason"][1] and "body" in got["reason"][1]
+
+
+def test_rule_10_dnd_delay_and_discard_in_local_time(tmp_path: Path) -> None:
+    night = {"dnd": {"start": "21:00", "end": "09:00", "action": "delay"}}
+    lines = [
+        request({"identity": ["u1"]}, when="2026-11-02T16:00:00Z"),  # 21:30 IST
+        request({"identity": ["u2"]}, when="2026-11-02T16:00:00Z"),  # 11:00 in New York: outside
+    ]
+    got = decide(tmp_path, [campaign(delivery=night)], lines)
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u1", "2026-11-03T03:30:00Z", "2026-11-03T09:00:00+05:30", delayed=True),
+            sent(2, "u2", "2026-11-02T16:00:00Z", "2026-11-02T11:00:00-05:00"),
+        ),
+    )
+    discard = {"dnd": {"start": "21:00", "end": "09:00", "action": "discard"}}
+    got = decide(tmp_path, [campaign(delivery=discard)], lines[:1])
+    assert_frame_equal(got, expect(stopped(1, "u1", "dnd_discarded", "inside DND hours 21:00-09:00 (action: discard)")))
+
+
+def test_rule_10_dnd_across_a_spring_forward_gap(tmp_path: Path) -> None:
+    # New York, 2026-03-08: 02:00 EST jumps to 03:00 EDT (07:00Z). At 01:30 EST, inside 01:00-02:30; the first
+    # instant outside is the jump itself, whose local time 03:00 is past the window's end.
+    dnd = {"dnd": {"start": "01:00", "end": "02:30"}}
+    got = decide(tmp_path, [campaign(delivery=dnd)], [request({"identity": ["u2"]}, when="2026-03-08T06:30:00Z")])
+    assert_frame_equal(got, expect(sent(1, "u2", "2026-03-08T07:00:00Z", "2026-03-08T03:00:00-04:00", delayed=True)))
+
+
+def test_rule_10_dnd_across_a_fall_back_fold(tmp_path: Path) -> None:
+    # New York, 2026-11-01: 02:00 EDT falls back to 01:00 EST (06:00Z). At 01:15 EDT inside 01:00-02:00, the
+    # clock passes 01:59 EDT, returns to 01:00 EST (still inside) and leaves at 02:00 EST.
+    dnd = {"dnd": {"start": "01:00", "end": "02:00"}}
+    got = decide(tmp_path, [campaign(delivery=dnd)], [request({"identity": ["u2"]}, when="2026-11-01T05:15:00Z")])
+    assert_frame_equal(got, expect(sent(1, "u2", "2026-11-01T07:00:00Z", "2026-11-01T02:00:00-05:00", delayed=True)))
+
+
+def test_rule_11_expired(tmp_path: Path) -> None:
+    delayed = {"dnd": {"start": "21:00", "end": "09:00"}, "max_delay": "6h"}
+    lines = [request({"identity": ["u1"]}, when="2026-11-02T16:00:00Z")]  # would wait 11.5 h
+    got = decide(tmp_path, [campaign(delivery=delayed)], lines)
+    assert_frame_equal(
+        got,
+        expect((1, 0, "500", "u1", "expired", "delayed by more than max_delay 6h", t("2026-11-03T03:30:00Z"),
+                "2026-11-03T09:00:00+05:30", True)),
+    )
+    ending = campaign(delivery={"dnd": {"start": "21:00", "end": "09:00"}},
+                      schedule={"end": "2026-11-03T00:00:00+00:00"})
+    got = decide(tmp_path, [ending], lines)
+    assert got.select("status", "reason").rows() == [("expired", "delivery time is at or after schedule.end")]
+
+
+def test_rule_12_not_reeligible_within_min_gap(tmp_path: Path) -> None:
+    history = pl.DataFrame(
+        {"identity": ["u3"], "channel": ["push"], "campaign_id": ["500"], "sent_at": [t("2026-11-01T20:00:00Z")]},
+        schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS},
+    )
+    lines = [
+        request({"identity": ["u1"]}, when="2026-11-02T06:00:00Z"),
+        request({"identity": ["u1"]}, when="2026-11-02T07:00:00Z"),
+        request({"identity": ["u1"]}, when="2026-11-03T06:00:00Z"),  # exactly 1d later: outside (d - 1d, d]
+        request({"identity": ["u3"]}, when="2026-11-02T06:00:00Z"),
+    ]
+    got = decide(tmp_path, [campaign(delivery={"min_gap": "1d"})], lines, history=history)
+    reason = "this campaign was delivered to the user within min_gap 1d"
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u1", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30"),
+            (2, 0, "500", "u1", "not_reeligible", reason, t("2026-11-02T07:00:00Z"), "2026-11-02T12:30:00+05:30", False),
+            sent(3, "u1", "2026-11-03T06:00:00Z", "2026-11-03T11:30:00+05:30"),
+            (4, 0, "500", "u3", "not_reeligible", reason, t("2026-11-02T06:00:00Z"), "2026-11-02T11:30:00+05:30", False),
+        ),
+    )
+
+
+def test_rule_13_frequency_caps_count_every_sent_row_on_the_channel(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {"timezone": "Asia/Kolkata", "frequency_caps": [{"channel": "push", "limit": 2, "per": "day"}]}
+    )
+    exempt = campaign("501", delivery={"apply_global_limits": False})
+    lines = [
+        request({"identity": ["u1"]}, cid="501", when="2026-11-02T03:00:00Z"),  # counts, never capped
+        request({"identity": ["u1"]}, when="2026-11-02T04:00:00Z"),
+        request({"identity": ["u1"]}, when="2026-11-02T05:00:00Z"),  # third push of the IST day
+        request({"identity": ["u1"]}, cid="501", when="2026-11-02T06:00:00Z"),
+        request({"identity": ["u1"]}, when="2026-11-02T18:31:00Z"),  # 00:01 IST on the 3rd: a new day
+    ]
+    got = decide(tmp_path, [campaign(), exempt], lines, settings=settings)
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u1", "2026-11-02T03:00:00Z", "2026-11-02T08:30:00+05:30", cid="501"),
+            sent(2, "u1", "2026-11-02T04:00:00Z", "2026-11-02T09:30:00+05:30"),
+            (3, 0, "500", "u1", "frequency_capped", "frequency cap reached: 2 push messages per day (calendar)",
+             t("2026-11-02T05:00:00Z"), "2026-11-02T10:30:00+05:30", False),
+            sent(4, "u1", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30", cid="501"),
+            sent(5, "u1", "2026-11-02T18:31:00Z", "2026-11-03T00:01:00+05:30"),
+        ),
+    )
+
+
+def test_rule_13_rolling_cap_with_prior_history(tmp_path: Path) -> None:
+    settings = Settings.model_validate({"frequency_caps": [{"limit": 1, "per": "6h"}]})
+    history = pl.DataFrame(
+        {"identity": ["u1"], "channel": ["email"], "campaign_id": ["42"], "sent_at": [t("2026-11-02T00:00:01Z")]},
+        schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS},
+    )
+    lines = [
+        request({"identity": ["u1"]}, when="2026-11-02T06:00:00Z"),  # history 5:59:59 earlier: full
+        request({"identity": ["u1"]}, when="2026-11-02T06:00:01Z"),  # exactly 6 h: outside (d - 6h, d]
+    ]
+    got = decide(tmp_path, [campaign()], lines, settings=settings, history=history)
+    assert got.select("status", "reason").rows() == [
+        ("frequency_capped", "frequency cap reached: 1 messages on all channels per 6h (rolling)"),
+        ("sent", None),
+    ]
+
+
+@pytest.mark.parametrize("engine", ["reference", "duck"])
+def test_rule_14_sent_rows_fill_every_column(tmp_path: Path, engine: str) -> None:
+    goal = {"event": "Charged", "within": "1d"}
+    events = pl.DataFrame(
+        {"identity": ["u1"], "event": ["Charged"], "ts": [t("2026-11-02T07:00:00Z")]},
+        schema={"identity": pl.String, "event": pl.String, "ts": UTC_TS},
+    )
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(request({"identity": ["u1"]}) + "\n", encoding="utf-8")
+    inputs = EngineInputs(
+        campaigns={"500": campaign(goal=goal)},
+        settings=Settings(timezone="Asia/Kolkata"),
+        profiles=PROFILES,
+        events=events,
+        history=pl.DataFrame(
+            schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS}
+        ),
+        render="all",
+    )
+    _, output = run_engine(batch, inputs, at=None, engine=engine)  # type: ignore[arg-type]
+    assert output.outcomes.row(0, named=True) == {
+        "request_id": 'r-{"identity": ["u1"]}',
+        "line": 1,
+        "recipient": 0,
+        "campaign_id": "500",
+        "identity": "u1",
+        "received_at": t("2026-11-02T06:00:00Z"),
+        "status": "sent",
+        "reason": None,
+        "bucket": bucket("500", "u1"),
+        "delivery_at": t("2026-11-02T06:00:00Z"),
+        "delivery_local": "2026-11-02T11:30:00+05:30",
+        "delayed": False,
+        "missing_keys": [],
+        "converted": True,
+    }
