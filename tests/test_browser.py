@@ -263,6 +263,9 @@ def _check(page: Page) -> None:
     expect(report.locator(".tl-funnel-chart svg")).to_be_visible()
     expect(report.locator("table.tl-funnel")).to_contain_text("sent")
     _shoot(page, report, "simulation-report.png")
+    report.locator(".lm-TabBar-tab", has_text="Outcomes").click()
+    expect(report.locator(".tl-outcomes tr")).to_have_count(9)
+    _shoot(page, report, "simulation-report-outcomes.png")
     report.locator(".lm-TabBar-tab", has_text="Messages").click()
     expect(report.locator(".tl-push-title")).to_have_text("12,000 steps! 🎉")
     # the email's own HTML runs in the sandboxed frame and shows there
