@@ -397,3 +397,60 @@ def test_render_command_exit_codes(tmp_path: Any, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err == "triggerlab: --payload: not a JSON object and not a file: nope\n"
     assert main(["render", str(FITNESS), "--payload", "[1]"]) == 2
     assert capsys.readouterr().err == "triggerlab: --payload: not a JSON object and not a file: [1]\n"
+
+
+# --- the vectorised payload check ---------------------------------------------------------------------------
+
+
+def test_payload_check_query_in_duckdb() -> None:
+    from triggerlab.duck import connect
+    from triggerlab.templates.payload_sql import payload_check_query
+
+    payloads = [
+        {"productDetails": [{"productName": 3, "pricingDetails": {"name": "Cost"}}, "socks"]},
+        {"productDetails": [{"productName": "A", "pricingDetails": [{"name": "x", "value": True}]}]},
+        {"productDetails": [{"productName": "A", "pricingDetails": [{"name": "x", "value": "1"}]}]},
+        [1],
+    ]
+    con = connect()
+    con.execute("CREATE TABLE t (id INTEGER, payload VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", [(i, json.dumps(p)) for i, p in enumerate(payloads)])
+    rows = con.execute(
+        f"SELECT id, problems FROM ({payload_check_query(load_campaign(ORDER), 't')}) ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        (
+            0,
+            [
+                "ExternalTrigger.productDetails[*]: must be an object",
+                "ExternalTrigger.productDetails[*].productName: must be a string",
+                "ExternalTrigger.productDetails[*].pricingDetails: must be an array",
+            ],
+        ),
+        (1, ["ExternalTrigger.productDetails[*].pricingDetails[*].value: must be a string"]),
+        (2, []),
+        (3, ["ExternalTrigger: must be an object"]),
+    ]
+    coerced = payload_check_query(load_campaign(ORDER), "t", settings=Settings(payload_values="coerce"))
+    assert con.execute(f"SELECT id, problems FROM ({coerced}) WHERE id = 1").fetchall() == [(1, [])]
+
+
+def test_payload_check_query_required_keys() -> None:
+    from triggerlab.duck import connect
+    from triggerlab.templates.payload_sql import payload_check_query
+
+    html = "{{ ExternalTrigger.order }}{% for i in ExternalTrigger.items %}{{ i.sku }}{% endfor %}"
+    con = connect()
+    con.execute("CREATE TABLE t (body VARCHAR)")
+    con.executemany(
+        "INSERT INTO t VALUES (?)",
+        [
+            ('{"order": "1", "items": [{"sku": "a"}, {"sku": "b"}]}',),
+            ('{"items": [{"sku": "a"}, {"gift": "x"}]}',),
+        ],
+    )
+    query = payload_check_query(email(html), "t", column="body")
+    assert con.execute(f"SELECT problems FROM ({query})").fetchall() == [
+        ([],),
+        (["ExternalTrigger.order: is required", "ExternalTrigger.items[*].sku: is required"],),
+    ]

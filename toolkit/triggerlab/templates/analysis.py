@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from liquid import RenderContext
@@ -330,6 +331,7 @@ def _tag_names(nodes: list[Node], env: Dialect) -> list[str]:
     return list(names)
 
 
+@lru_cache(maxsize=4096)
 def analyze_template(source: str) -> TemplateAnalysis:
     """Every ``Profile``/``ExternalTrigger`` path (loop variables resolved), defaults, unknown filters and
     tags, and syntax errors, with 1-based lines and 0-based columns."""

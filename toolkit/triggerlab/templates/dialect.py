@@ -165,17 +165,17 @@ class DialectContext(RenderContext):
 
     def get(self, path: list[object], *, token: Token | None, default: object = UNDEFINED) -> object:
         obj = super().get(path, token=token, default=default)
-        if len(path) == 1:
-            # an unknown variable (Profile and ExternalTrigger are always there), not a missing key
-            return obj
-        if isinstance(obj, BlankMissing):
-            obj.path = path_text(path)
-            obj.sink = self.missing
-        elif isinstance(obj, StrictMissing):
+        # exact type checks: isinstance against these Mapping subclasses goes through the slow ABC machinery
+        kind = type(obj)
+        if kind is BlankMissing and len(path) > 1:
+            obj.path = path_text(path)  # type: ignore[attr-defined]
+            obj.sink = self.missing  # type: ignore[attr-defined]
+        elif kind is StrictMissing and len(path) > 1:
             text = path_text(path)
-            obj.path = text
-            obj.sink = self.missing
-            obj.msg = f"missing key {text} (missing_keys: error)"
+            obj.path = text  # type: ignore[attr-defined]
+            obj.sink = self.missing  # type: ignore[attr-defined]
+            obj.msg = f"missing key {text} (missing_keys: error)"  # type: ignore[attr-defined]
+        # a one-segment miss is an unknown variable (Profile and ExternalTrigger always exist), not a key
         return obj
 
     def filter(self, name: str, token: Token | None) -> Any:
@@ -201,7 +201,8 @@ def _tracked_default(
 ) -> Any:
     result = liquid_default(obj, default_, allow_false=allow_false)
     if result is default_ and result is not obj:
-        if isinstance(obj, (BlankMissing, StrictMissing)):
+        kind = type(obj)
+        if kind is BlankMissing or kind is StrictMissing:
             context.defaults[obj.path] = None
         elif token is not None:
             template = context.template
@@ -219,10 +220,9 @@ class CodePointIO(LimitedStringIO):
         super().__init__(limit, newline="\n")
 
     def write(self, s: str) -> int:
-        if s:
-            self.size += len(s)
-            if self.size > self.limit:
-                raise OutputStreamLimitError("output stream limit reached", token=None)
+        self.size += len(s)
+        if self.size > self.limit:
+            raise OutputStreamLimitError("output stream limit reached", token=None)
         return StringIO.write(self, s)
 
 

@@ -12,17 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from liquid.builtin.content import ContentNode
+from liquid.builtin.tags.for_tag import ForNode
+from liquid.builtin.tags.tablerow_tag import TablerowNode
 from liquid.exceptions import LiquidError
 
 from triggerlab.campaign import Campaign
 from triggerlab.errors import TemplateSyntaxError
-from triggerlab.messages import message_class
+from triggerlab.messages import WebhookMessage, message_class
 from triggerlab.settings import Settings
-from triggerlab.templates.compiler import compile_source
+from triggerlab.templates.compiler import compile_source, walk_nodes
 from triggerlab.templates.dialect import Abort, DialectTemplate, MissingKeys, new_context, render_template
 from triggerlab.templates.timeout import RenderTimeout, deadline
 
-__all__ = ["HEADER_FIELDS", "CompiledField", "RenderedMessage", "compile_message", "render"]
+__all__ = ["HEADER_FIELDS", "CompiledField", "RenderedMessage", "compile_message", "message_key", "render"]
 
 Status = Literal["ok", "aborted", "render_error"]
 
@@ -56,6 +59,10 @@ class CompiledField:
     source: str
     template: DialectTemplate | None
     error: TemplateSyntaxError | None
+    #: the text of a template without tags or output statements (rendered without a context)
+    constant: str | None = None
+    #: has a loop: the only way a field's render time grows past its data, so only these arm the deadline
+    timed: bool = False
 
     @property
     def label(self) -> str:
@@ -76,12 +83,23 @@ class CompiledMessage:
     json_body: bool
     literal: dict[str, Any]
 
+    @property
+    def timed(self) -> bool:
+        return any(f.timed for f in self.fields)
+
 
 _CACHE: dict[tuple[Any, ...], CompiledMessage] = {}
 _CACHE_SIZE = 1024
 
 
-def _sources(campaign: Campaign) -> tuple[Any, ...]:
+def _content_type(campaign: Campaign) -> str | None:
+    # only webhooks have one; getattr with a default on a pydantic model raises and catches internally (slow)
+    message = campaign.message
+    return message.content_type if isinstance(message, WebhookMessage) else None
+
+
+def message_key(campaign: Campaign) -> tuple[Any, ...]:
+    """The channel and every field's text: what a compiled message depends on."""
     message = campaign.message
     cls = message_class(campaign.channel)
     parts: list[Any] = [campaign.channel]
@@ -92,7 +110,7 @@ def _sources(campaign: Campaign) -> tuple[Any, ...]:
         elif isinstance(value, dict):
             value = tuple(value.items())
         parts.append(value)
-    parts.append(getattr(message, "content_type", None))
+    parts.append(_content_type(campaign))
     return tuple(parts)
 
 
@@ -105,9 +123,18 @@ def _compile(
         return None, err
 
 
+def _shape(template: DialectTemplate | None) -> tuple[str | None, bool]:
+    if template is None:
+        return None, False
+    nodes = list(walk_nodes(template.nodes, template.env))  # type: ignore[arg-type]
+    if all(isinstance(node, ContentNode) for node in template.nodes):
+        return "".join(node.text for node in template.nodes if isinstance(node, ContentNode)), False
+    return None, any(isinstance(node, (ForNode, TablerowNode)) for node in nodes)
+
+
 def compile_message(campaign: Campaign, missing_keys: MissingKeys = "blank") -> CompiledMessage:
     """The campaign's field templates in render order, compiled once and cached by their text."""
-    key = (*_sources(campaign), missing_keys)
+    key = (*message_key(campaign), missing_keys)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
@@ -132,12 +159,13 @@ def compile_message(campaign: Campaign, missing_keys: MissingKeys = "blank") -> 
             items = [(None, value)]
         for item_key, source in items:
             template, error = _compile(source, missing_keys, autoescape=name == "html")
-            fields.append(CompiledField(name, item_key, source, template, error))
+            constant, timed = _shape(template)
+            fields.append(CompiledField(name, item_key, source, template, error, constant, timed))
     compiled = CompiledMessage(
         channel=campaign.channel,
         fields=tuple(fields),
         required=frozenset(cls.required),
-        json_body=getattr(message, "content_type", None) == "json",
+        json_body=_content_type(campaign) == "json",
         literal=literal,
     )
     if len(_CACHE) >= _CACHE_SIZE:
@@ -200,17 +228,22 @@ def render(
     defaults: dict[str, None] = {}
     failure: str | None = None
     aborted: Abort | None = None
-    with deadline() as timer:
+    with deadline(enabled=compiled.timed) as timer:
         for field in compiled.fields:
             if field.template is None:
                 error = field.error
                 where = f":{error.line}:{error.column}" if error and error.line is not None else ""
                 failure = failure or f"{field.label}{where}: {error.message if error else 'does not parse'}"
                 continue
+            if field.constant is not None:
+                failure = failure or _check(field, field.constant, compiled)
+                _place(fields, field, field.constant)
+                continue
             context = new_context(field.template, profile, payload)
             text: str | None = None
             try:
-                timer.arm()
+                if field.timed:
+                    timer.arm()
                 text = render_template(field.template, context)
             except Abort as signal:
                 aborted = signal
@@ -219,7 +252,8 @@ def render(
             except Exception as exc:  # python-liquid filters can raise plain Python errors on odd data
                 failure = failure or f"{field.label}: {_describe(exc)}"
             finally:
-                timer.disarm()
+                if field.timed:
+                    timer.disarm()
             missing.update(context.missing)
             defaults.update(context.defaults)
             if aborted is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from triggerlab.campaign import Campaign
 from triggerlab.templates.analysis import ITEM, Use
 from triggerlab.templates.campaign_analysis import analyze_campaign
+from triggerlab.templates.render import message_key
 
 __all__ = ["ARRAY_FILTERS", "SchemaNode", "payload_schema", "payload_tree"]
 
@@ -93,8 +94,22 @@ def _settle(node: SchemaNode) -> None:
         _settle(node.items)
 
 
+_TREES: dict[tuple[Any, ...], SchemaNode] = {}
+_TREES_SIZE = 1024
+
+
 def payload_tree(campaign: Campaign) -> SchemaNode:
-    """The payload structure the campaign's templates read."""
+    """The payload structure the campaign's templates read (cached by message text: treat it as read-only)."""
+    key = message_key(campaign)
+    tree = _TREES.get(key)
+    if tree is None:
+        if len(_TREES) >= _TREES_SIZE:
+            _TREES.pop(next(iter(_TREES)))
+        tree = _TREES[key] = _build_tree(campaign)
+    return tree
+
+
+def _build_tree(campaign: Campaign) -> SchemaNode:
     root = SchemaNode(kind="object")
     for _label, use in analyze_campaign(campaign).uses:
         if use.segments[0] == "ExternalTrigger":

@@ -45,9 +45,14 @@ class Deadline:
 
 
 @contextmanager
-def deadline(seconds: float = RENDER_SECONDS) -> Iterator[Deadline]:
-    """Install the alarm handler once for a message; each field calls ``arm()`` before it renders."""
-    active = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+def deadline(seconds: float = RENDER_SECONDS, *, enabled: bool = True) -> Iterator[Deadline]:
+    """Install the alarm handler once for a message; each field calls ``arm()`` before it renders.
+
+    ``enabled=False`` (a message without loops) skips the signal calls altogether.
+    """
+    active = (
+        enabled and threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    )
     if not active:
         yield Deadline(seconds, False)
         return
