@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from triggerlab.campaign import Campaign
 from triggerlab.errors import InputError
 from triggerlab.templates import campaign_template_findings, payload_schema
-from triggerlab.triggers import load_triggers
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["SAMPLE_ROWS", "batch_payloads", "example_payload", "profile_rows"]
 
@@ -26,6 +26,8 @@ SAMPLE_ROWS = 200
 
 def profile_rows(table: str | Path | pl.DataFrame) -> dict[str, dict[str, Any]]:
     """identity -> that profile's set columns, for the first rows of a profile table."""
+    import polars as pl  # only when samples are asked for: a builder without them stays light
+
     if isinstance(table, pl.DataFrame):
         frame = table.head(SAMPLE_ROWS).cast(pl.String)
     else:
@@ -73,6 +75,10 @@ def _jsonl_bodies(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _table_bodies(source: Path | pl.DataFrame) -> Iterator[tuple[int, Any]]:
+    import polars as pl
+
+    from triggerlab.triggers import load_triggers
+
     if isinstance(source, pl.DataFrame):
         frame = source.head(SAMPLE_ROWS)
     else:
@@ -91,8 +97,10 @@ def _table_bodies(source: Path | pl.DataFrame) -> Iterator[tuple[int, Any]]:
 def batch_payloads(source: str | Path | pl.DataFrame) -> list[tuple[str, dict[str, Any]]]:
     """``(label, ExternalTrigger object)`` for the first readable requests of a trigger batch (JSON Lines,
     Parquet or CSV with a ``body`` column, or a polars frame)."""
-    if isinstance(source, pl.DataFrame) or Path(source).suffix.lower() in (".parquet", ".csv"):
-        bodies = _table_bodies(source if isinstance(source, pl.DataFrame) else Path(source))
+    if not isinstance(source, str | Path):
+        bodies = _table_bodies(source)
+    elif Path(source).suffix.lower() in (".parquet", ".csv"):
+        bodies = _table_bodies(Path(source))
     else:
         bodies = _jsonl_bodies(Path(source))
     found: list[tuple[str, dict[str, Any]]] = []
