@@ -31,9 +31,13 @@ CREATE OR REPLACE TEMP MACRO tl_readable(j) AS json_type(j) IN ('VARCHAR', 'BIGI
 CREATE OR REPLACE TEMP MACRO tl_valid_id(j) AS
     json_type(j) IN ('BIGINT', 'UBIGINT', 'HUGEINT') OR (json_type(j) = 'VARCHAR' AND j->>'$' <> '');
 CREATE OR REPLACE TEMP MACRO tl_text(j) AS CASE WHEN json_type(j) = 'VARCHAR' THEN j->>'$' ELSE j::VARCHAR END;
-CREATE OR REPLACE TEMP MACRO tl_rfc(t) AS json_valid(t) AND NOT (
-    (contains(t, 'NaN') OR contains(t, 'Infinity'))
-    AND regexp_matches(regexp_replace(t, '{_STRING}', '', 'g'), 'NaN|Infinity'));
+CREATE OR REPLACE TEMP MACRO tl_json(t) AS
+    CASE WHEN NOT (contains(t, 'NaN') OR contains(t, 'Infinity')) THEN try_cast(t AS JSON)
+         WHEN NOT regexp_matches(regexp_replace(t, '{_STRING}', '', 'g'), 'NaN|Infinity') THEN try_cast(t AS JSON)
+    END;
+CREATE OR REPLACE TEMP MACRO tl_leaf(p) AS
+    CASE WHEN regexp_matches(p, '[:\[,][-0-9tfn]')
+         THEN regexp_matches(regexp_replace(p, '{_STRING}', '', 'g'), '[-0-9tfn]') ELSE false END;
 CREATE OR REPLACE TEMP MACRO tl_time(j) AS
     CASE WHEN json_type(j) = 'VARCHAR' THEN try_cast(j->>'$' AS TIMESTAMPTZ) END;
 """
@@ -58,84 +62,110 @@ def _raw_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 def _jsonl_requests(con: duckdb.DuckDBPyConnection, at: datetime | None) -> None:
-    """``tl_req(line, request_id, received_at, body, err)`` from JSON Lines."""
+    """``tl_req(line, request_id, received_at, body, err)`` from JSON Lines.
+
+    DuckDB parses a JSON document on every function call, so each document is read once with a list of paths.
+    """
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE tl_req AS
         WITH parsed AS (
-            SELECT line, CASE WHEN tl_rfc(raw) THEN raw::JSON END AS doc,
-                   CASE WHEN NOT tl_rfc(raw) THEN {_reason("not_json")}
-                        WHEN json_type(raw::JSON) <> 'OBJECT' THEN {_reason("not_object")} END AS err
-            FROM tl_raw),
+            SELECT line, tl_json(raw) AS doc FROM tl_raw),
+        typed AS (
+            SELECT line, doc, json_type(doc) AS kind,
+                   CASE WHEN json_type(doc) = 'OBJECT'
+                        THEN json_extract(doc, ['$.body', '$.id', '$.received_at']) END AS parts
+            FROM parsed),
         enveloped AS (
-            SELECT line, err,
-                   err IS NULL AND json_exists(doc, '$.body') AS envelope,
-                   CASE WHEN err IS NULL AND json_exists(doc, '$.body') AND tl_readable(doc->'$.id')
-                        THEN tl_text(doc->'$.id') ELSE line::VARCHAR END AS request_id,
-                   coalesce(CASE WHEN err IS NULL AND json_exists(doc, '$.body')
-                                 THEN tl_time(doc->'$.received_at') END, $at) AS received_at,
-                   CASE WHEN err IS NOT NULL THEN NULL
-                        WHEN NOT json_exists(doc, '$.body') THEN doc
-                        ELSE doc->'$.body' END AS body
-            FROM parsed)
+            SELECT line,
+                   CASE WHEN doc IS NULL THEN {_reason("not_json")}
+                        WHEN kind <> 'OBJECT' THEN {_reason("not_object")} END AS err,
+                   parts[1] IS NOT NULL AS envelope,
+                   CASE WHEN parts[1] IS NOT NULL AND tl_readable(parts[2])
+                        THEN tl_text(parts[2]) ELSE line::VARCHAR END AS request_id,
+                   coalesce(CASE WHEN parts[1] IS NOT NULL THEN tl_time(parts[3]) END, $at) AS received_at,
+                   CASE WHEN kind IS DISTINCT FROM 'OBJECT' THEN NULL
+                        WHEN parts[1] IS NULL THEN doc ELSE parts[1] END AS body
+            FROM typed),
+        unwrapped AS (
+            SELECT *, CASE WHEN envelope AND json_type(body) = 'VARCHAR' THEN tl_json(body->>'$') END AS inner_doc
+            FROM enveloped)
         SELECT line, request_id, received_at,
-               CASE WHEN envelope AND json_type(body) = 'VARCHAR'
-                    THEN CASE WHEN tl_rfc(body->>'$') THEN (body->>'$')::JSON END ELSE body END AS body,
-               CASE WHEN envelope AND json_type(body) = 'VARCHAR' AND NOT tl_rfc(body->>'$')
+               CASE WHEN envelope AND json_type(body) = 'VARCHAR' THEN inner_doc ELSE body END AS body,
+               CASE WHEN envelope AND json_type(body) = 'VARCHAR' AND inner_doc IS NULL
                     THEN {_reason("body_not_json")} ELSE err END AS err
-        FROM enveloped""",
+        FROM unwrapped""",
         {"at": at},
     )
 
 
-def _table_requests(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, at: datetime | None) -> None:
-    """``tl_req`` from a table with ``id, received_at, body`` (body as JSON text)."""
-    if "body" not in frame.columns:
+def _table_requests(
+    con: duckdb.DuckDBPyConnection, source: pl.DataFrame | Path, at: datetime | None
+) -> None:
+    """``tl_req`` from a table with ``id, received_at, body`` (body as JSON text): a frame, or a Parquet file
+    read in place (its row number is the line)."""
+    if isinstance(source, Path):
+        columns = [name for (name,) in con.execute("SELECT name FROM parquet_schema(?)", [str(source)]).fetchall()]
+        literal = "'" + str(source).replace("'", "''") + "'"
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW tl_frame AS SELECT file_row_number + 1 AS line, *"
+            f" FROM read_parquet({literal}, file_row_number = true)"
+        )
+    else:
+        columns = source.columns
+        con.register("tl_frame", source.with_row_index("line", offset=1).to_arrow())
+    if "body" not in columns:
         raise InputError("a trigger table needs the columns id, received_at, body (body as JSON text)")
-    table = frame.select(
-        (pl.col("id").cast(pl.String) if "id" in frame.columns else pl.lit(None, pl.String)).alias("id"),
-        (pl.col("received_at") if "received_at" in frame.columns else pl.lit(None, pl.String)).alias("received"),
-        pl.col("body").cast(pl.String).alias("body"),
-    ).with_row_index("line", offset=1)
-    con.register("tl_frame", table.to_arrow())
+    request_id = "CAST(id AS VARCHAR)" if "id" in columns else "NULL"
+    received = "received_at" if "received_at" in columns else "NULL"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE tl_req AS
-        WITH rows AS (SELECT line::BIGINT AS line, id, received, body FROM tl_frame)
+        WITH rows AS (SELECT line::BIGINT AS line, {request_id} AS id, {received} AS received,
+                             tl_json(coalesce(CAST(body AS VARCHAR), '')) AS body FROM tl_frame)
         SELECT line, coalesce(id, line::VARCHAR) AS request_id,
-               coalesce(try_cast(received AS TIMESTAMPTZ), $at) AS received_at,
-               CASE WHEN tl_rfc(coalesce(body, '')) THEN body::JSON END AS body,
-               CASE WHEN NOT tl_rfc(coalesce(body, '')) THEN {_reason("body_not_json")} END AS err
+               coalesce(try_cast(received AS TIMESTAMPTZ), $at) AS received_at, body,
+               CASE WHEN body IS NULL THEN {_reason("body_not_json")} END AS err
         FROM rows""",
         {"at": at},
     )
-    con.unregister("tl_frame")
+    if isinstance(source, Path):
+        con.execute("DROP VIEW tl_frame")
+    else:
+        con.unregister("tl_frame")
+
+
+#: the request keys read from every body, in one pass: ``parts[1..5]``
+_BODY_PATHS = "['$.d', '$.to', '$.campaign_id', '$.campaign_id_list', '$.ExternalTrigger']"
 
 
 def _elements(con: duckdb.DuckDBPyConnection) -> None:
-    """``tl_el(line, request_id, received_at, el, e, err)``: one row per request (``d`` unrolled)."""
+    """``tl_el(line, request_id, received_at, el, kind, parts, err)``: one row per request (``d`` unrolled);
+    ``kind`` is the request's JSON type and ``parts`` its ``to``, ids and payload (see _BODY_PATHS)."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE tl_line AS
-        SELECT line, request_id, CASE WHEN err IS NULL AND received_at IS NULL THEN NULL
-                                      ELSE received_at END AS received_at,
-               body,
+        WITH typed AS (
+            SELECT *, json_type(body) AS kind,
+                   CASE WHEN json_type(body) = 'OBJECT' THEN json_extract(body, {_BODY_PATHS}) END AS parts
+            FROM tl_req)
+        SELECT line, request_id, received_at, kind, parts,
                CASE WHEN err IS NOT NULL THEN err
                     WHEN received_at IS NULL THEN {_reason("no_time")}
-                    WHEN json_type(body) = 'OBJECT' AND json_exists(body, '$.d')
-                         AND (json_type(body, '$.d') <> 'ARRAY' OR json_array_length(body, '$.d') = 0)
+                    WHEN parts[1] IS NOT NULL AND (json_type(parts[1]) <> 'ARRAY' OR json_array_length(parts[1]) = 0)
                     THEN {_reason("bad_d")} END AS err,
-               coalesce(err IS NULL AND received_at IS NOT NULL AND json_type(body) = 'OBJECT'
-                        AND json_type(body, '$.d') = 'ARRAY' AND json_array_length(body, '$.d') > 0, false)
-                   AS is_d
-        FROM tl_req"""
+               coalesce(err IS NULL AND received_at IS NOT NULL AND json_type(parts[1]) = 'ARRAY'
+                        AND json_array_length(parts[1]) > 0, false) AS is_d
+        FROM typed"""
     )
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE tl_el AS
-        SELECT line, request_id, received_at, 0 AS el, CASE WHEN err IS NULL THEN body END AS e, err
+        f"""CREATE OR REPLACE TEMP TABLE tl_el AS
+        SELECT line, request_id, received_at, 0 AS el, CASE WHEN err IS NULL THEN kind END AS kind,
+               CASE WHEN err IS NULL THEN parts END AS parts, err
         FROM tl_line WHERE NOT is_d
         UNION ALL
-        SELECT line, request_id, received_at, el, e, NULL FROM (
-            SELECT line, request_id, received_at, unnest(json_extract(body, '$.d[*]')) AS e,
-                   generate_subscripts(json_extract(body, '$.d[*]'), 1) AS el
-            FROM tl_line WHERE is_d)"""
+        SELECT line, request_id, received_at, el, json_type(e),
+               CASE WHEN json_type(e) = 'OBJECT' THEN json_extract(e, {_BODY_PATHS}) END, NULL
+        FROM (SELECT line, request_id, received_at, unnest(json_extract(parts[1], '$[*]')) AS e,
+                     generate_subscripts(json_extract(parts[1], '$[*]'), 1) AS el
+              FROM tl_line WHERE is_d)"""
     )
 
 
@@ -150,27 +180,25 @@ def _problems(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE tl_chk AS
         WITH base AS (
-            SELECT *, coalesce(json_type(e) = 'OBJECT', false) AS is_obj,
-                   CASE WHEN json_type(e) = 'OBJECT' THEN json_exists(e, '$.campaign_id') END AS has_id,
-                   CASE WHEN json_type(e) = 'OBJECT' THEN json_exists(e, '$.campaign_id_list') END AS has_list,
-                   CASE WHEN json_type(e) = 'OBJECT' THEN e->'$.to' END AS tov,
-                   CASE WHEN json_type(e) = 'OBJECT'
-                        THEN coalesce(e->'$.ExternalTrigger', '{{}}'::JSON) END AS payload
+            SELECT line, request_id, received_at, el, err, coalesce(kind = 'OBJECT', false) AS is_obj,
+                   parts[2] AS tov, parts[3] AS cid, parts[4] AS cid_list,
+                   parts[3] IS NOT NULL AS has_id, parts[4] IS NOT NULL AS has_list,
+                   json_type(parts[4]) AS list_type,
+                   CASE WHEN kind = 'OBJECT' THEN coalesce(parts[5], '{{}}'::JSON) END AS payload
             FROM tl_el),
         lists AS (
             SELECT *,
-                   list_concat(CASE WHEN has_id THEN [e->'$.campaign_id'] ELSE []::JSON[] END,
-                               CASE WHEN json_type(e, '$.campaign_id_list') = 'ARRAY'
-                                    THEN json_extract(e, '$.campaign_id_list[*]') ELSE []::JSON[] END) AS given,
+                   list_concat(CASE WHEN has_id THEN [cid] ELSE []::JSON[] END,
+                               CASE WHEN list_type = 'ARRAY' THEN json_extract(cid_list, '$[*]')
+                                    ELSE []::JSON[] END) AS given,
                    CASE WHEN json_type(tov) = 'OBJECT' THEN json_keys(tov) END AS to_keys,
                    CASE WHEN json_type(tov) = 'OBJECT' THEN json_extract(tov, '$.*') END AS to_values
             FROM base)
-        SELECT line, request_id, received_at, el, e, payload,
+        SELECT line, request_id, received_at, el, payload,
                CASE WHEN err IS NOT NULL THEN err
                     WHEN NOT is_obj THEN {_reason("request_not_object")}
                     WHEN NOT has_id AND NOT has_list THEN {_reason("no_campaign")}
-                    WHEN has_list AND json_type(e, '$.campaign_id_list') <> 'ARRAY'
-                        THEN {_reason("bad_campaign_list")}
+                    WHEN has_list AND list_type <> 'ARRAY' THEN {_reason("bad_campaign_list")}
                     WHEN len(given) = 0 THEN {_reason("no_campaign")}
                     WHEN NOT list_bool_and(list_transform(given, lambda x: tl_valid_id(x))) THEN {_reason("bad_campaign")}
                     WHEN to_keys IS NULL THEN {_reason("no_to")}
@@ -185,15 +213,13 @@ def _problems(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
                     WHEN coalesce(list_sum(list_transform(to_values, lambda v: json_array_length(v))), 0) = 0
                         THEN {_reason("empty_to")}
                     WHEN json_type(payload) <> 'OBJECT' THEN {_reason("bad_payload")}
-                    WHEN {strict} AND regexp_matches(regexp_replace(payload::VARCHAR, '{_STRING}', '', 'g'),
-                                                     '[-0-9tfn]') THEN {_reason("leaf")}
+                    WHEN {strict} AND tl_leaf(payload::VARCHAR) THEN {_reason("leaf")}
                     WHEN strlen(payload::VARCHAR) > {settings.max_payload_bytes} THEN {_reason("too_big")}
                END AS invalid,
                CASE WHEN is_obj THEN list_concat(
-                   CASE WHEN has_id THEN [e->'$.campaign_id'] ELSE []::JSON[] END,
-                   CASE WHEN json_type(e, '$.campaign_id_list') = 'ARRAY'
-                        THEN json_extract(e, '$.campaign_id_list[*]')
-                        WHEN has_list THEN [e->'$.campaign_id_list'] ELSE []::JSON[] END) END AS id_values,
+                   CASE WHEN has_id THEN [cid] ELSE []::JSON[] END,
+                   CASE WHEN list_type = 'ARRAY' THEN json_extract(cid_list, '$[*]')
+                        WHEN has_list THEN [cid_list] ELSE []::JSON[] END) END AS id_values,
                to_keys, to_values
         FROM lists"""
     )
@@ -253,7 +279,9 @@ def load_targets(
         path = Path(source)
         if not path.is_file():
             raise InputError(f"trigger batch not found: {path}")
-        if path.suffix.lower() in (".parquet", ".csv"):
+        if path.suffix.lower() == ".parquet":
+            _table_requests(con, path, at)
+        elif path.suffix.lower() == ".csv":
             _table_requests(con, read_trigger_table(path), at)
         else:
             _raw_lines(con, path)
