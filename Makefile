@@ -35,8 +35,9 @@ pytest: $(STAMP) chromium
 
 test: lint typecheck pytest
 
+# JupyterLab refuses to run as root without --allow-root (containers, CI machines)
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
