@@ -181,14 +181,38 @@ def run_one(args: argparse.Namespace) -> None:
     rows = result.outcomes.height
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     sent = int(result.outcomes["status"].eq("sent").sum())
-    print(json.dumps({"size": args.one, "engine": args.engine, "rows": rows, "seconds": seconds,
-                      "rows_per_s": rows / seconds, "peak_gb": peak, "sent": sent}))
+    print(
+        json.dumps(
+            {
+                "size": args.one,
+                "engine": args.engine,
+                "rows": rows,
+                "seconds": seconds,
+                "rows_per_s": rows / seconds,
+                "peak_gb": peak,
+                "sent": sent,
+            }
+        )
+    )
 
 
 def _measure(args: argparse.Namespace, size: str, engine: str) -> dict[str, float]:
-    command = [sys.executable, __file__, "--one", size, "--engine", engine, "--workdir", args.workdir,
-               "--profiles", str(args.profiles), "--events", str(args.events),
-               "--reference-rows", str(args.reference_rows)]
+    command = [
+        sys.executable,
+        __file__,
+        "--one",
+        size,
+        "--engine",
+        engine,
+        "--workdir",
+        args.workdir,
+        "--profiles",
+        str(args.profiles),
+        "--events",
+        str(args.events),
+        "--reference-rows",
+        str(args.reference_rows),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode:
         print(out.stdout, out.stderr, file=sys.stderr)
@@ -202,7 +226,9 @@ def _measure(args: argparse.Namespace, size: str, engine: str) -> dict[str, floa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="100k,1m,10m", help="comma-separated: 10k, 100k, 1m, 10m")
     parser.add_argument("--profiles", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=20_000_000)
@@ -219,13 +245,20 @@ def main() -> int:
     for size in args.sizes.split(","):
         row = _measure(args, size, "duck")
         measured[size] = row
-        print(f"{size:>6} {'duck':>9} {row['rows']:>10,} {row['seconds']:>8.2f} {row['rows_per_s']:>10,.0f}"
-              f" {row['peak_gb']:>8.2f} {row['sent']:>9,}", flush=True)
+        print(
+            f"{size:>6} {'duck':>9} {row['rows']:>10,} {row['seconds']:>8.2f} {row['rows_per_s']:>10,.0f}"
+            f" {row['peak_gb']:>8.2f} {row['sent']:>9,}",
+            flush=True,
+        )
     if "100k" in measured:
         ref = _measure(args, "100k", "reference")
-        print(f"{'10k':>6} {'reference':>9} {ref['rows']:>10,} {ref['seconds']:>8.2f} {ref['rows_per_s']:>10,.0f}"
-              f" {ref['peak_gb']:>8.2f} {ref['sent']:>9,}")
-        print(f"duck/reference speed ratio at 100k: {measured['100k']['rows_per_s'] / ref['rows_per_s']:.0f}x")
+        print(
+            f"{'10k':>6} {'reference':>9} {ref['rows']:>10,} {ref['seconds']:>8.2f} {ref['rows_per_s']:>10,.0f}"
+            f" {ref['peak_gb']:>8.2f} {ref['sent']:>9,}"
+        )
+        print(
+            f"duck/reference speed ratio at 100k: {measured['100k']['rows_per_s'] / ref['rows_per_s']:.0f}x"
+        )
     return 0
 
 

@@ -71,7 +71,9 @@ def test_engines_agree_row_for_row(tmp_path: Path) -> None:
 
 
 def test_engines_agree_in_static_mode(tmp_path: Path) -> None:
-    @settings(max_examples=max(EXAMPLES // 6, 10), deadline=None, derandomize=True, suppress_health_check=_QUIET)
+    @settings(
+        max_examples=max(EXAMPLES // 6, 10), deadline=None, derandomize=True, suppress_health_check=_QUIET
+    )
     @given(scenario=scenario_strategy())
     def agree(scenario: Scenario) -> None:
         _both(scenario, tmp_path, "static")

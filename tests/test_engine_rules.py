@@ -31,7 +31,17 @@ PROFILES = pl.DataFrame(
         "plan": ["pro", "free", "pro", "team"],
     }
 )
-COLUMNS = ["line", "recipient", "campaign_id", "identity", "status", "reason", "delivery_at", "delivery_local", "delayed"]
+COLUMNS = [
+    "line",
+    "recipient",
+    "campaign_id",
+    "identity",
+    "status",
+    "reason",
+    "delivery_at",
+    "delivery_local",
+    "delayed",
+]
 EXPECTED_SCHEMA = {
     "line": pl.Int64,
     "recipient": pl.Int64,
@@ -47,7 +57,10 @@ EXPECTED_SCHEMA = {
 
 def campaign(cid: str = "500", channel: str = "push", **extra: Any) -> Campaign:
     messages = {
-        "push": {"title": "Hi {{ Profile.name | default: 'you' }}", "body": "Done: {{ ExternalTrigger.what }}"},
+        "push": {
+            "title": "Hi {{ Profile.name | default: 'you' }}",
+            "body": "Done: {{ ExternalTrigger.what }}",
+        },
         "email": {"from_email": "a@shop.test", "subject": "Order confirmed"},
     }
     cap = extra.pop("targeting_cap", None)
@@ -105,11 +118,22 @@ def expect(*rows: tuple[Any, ...]) -> pl.DataFrame:
     return pl.DataFrame([list(r) for r in rows], schema=EXPECTED_SCHEMA, orient="row")
 
 
-def sent(line: int, identity: str, at: str, local: str, cid: str = "500", recipient: int = 0, delayed: bool = False):
+def sent(
+    line: int,
+    identity: str,
+    at: str,
+    local: str,
+    *,
+    cid: str = "500",
+    recipient: int = 0,
+    delayed: bool = False,
+):
     return (line, recipient, cid, identity, "sent", None, t(at), local, delayed)
 
 
-def stopped(line: int, identity: str | None, status: str, reason: str, cid: str | None = "500", recipient: int = 0):
+def stopped(
+    line: int, identity: str | None, status: str, reason: str, *, cid: str | None = "500", recipient: int = 0
+):
     return (line, recipient, cid, identity, status, reason, None, None, None)
 
 
@@ -126,11 +150,22 @@ def test_rule_1_invalid_request(tmp_path: Path) -> None:
         got,
         expect(
             stopped(1, None, "invalid_request", "line is not valid JSON", cid=None),
-            stopped(3, "u1", "invalid_request",
-                    "ExternalTrigger holds a number, boolean or null value (payload_values: strict)"),
-            stopped(4, "1", "invalid_request", "to holds an identity kind other than identity, email or objectId"),
-            stopped(5, None, "invalid_request",
-                    "received_at is missing or not an ISO-8601 time (bare requests need --at)", cid=None),
+            stopped(
+                3,
+                "u1",
+                "invalid_request",
+                "ExternalTrigger holds a number, boolean or null value (payload_values: strict)",
+            ),
+            stopped(
+                4, "1", "invalid_request", "to holds an identity kind other than identity, email or objectId"
+            ),
+            stopped(
+                5,
+                None,
+                "invalid_request",
+                "received_at is missing or not an ISO-8601 time (bare requests need --at)",
+                cid=None,
+            ),
         ),
     )
 
@@ -141,7 +176,9 @@ def test_rule_2_unknown_campaign_and_4_unknown_user(tmp_path: Path) -> None:
     assert_frame_equal(
         got,
         expect(
-            stopped(1, "u1", "unknown_campaign", "campaign 999 is not among the simulated campaigns", cid="999"),
+            stopped(
+                1, "u1", "unknown_campaign", "campaign 999 is not among the simulated campaigns", cid="999"
+            ),
             stopped(2, "nobody", "unknown_user", "no profile has identity nobody"),
             sent(2, "u1", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30", recipient=1),
         ),
@@ -157,7 +194,10 @@ def test_one_email_matching_two_profiles_gives_two_rows(tmp_path: Path) -> None:
 
 
 def test_rule_3_campaign_inactive(tmp_path: Path) -> None:
-    window = {"start": "2026-11-02T12:00:00", "end": "2026-11-03T00:00:00+00:00"}  # naive start: 06:30Z in IST
+    window = {
+        "start": "2026-11-02T12:00:00",
+        "end": "2026-11-03T00:00:00+00:00",
+    }  # naive start: 06:30Z in IST
     lines = [
         request({"identity": ["u1"]}, when="2026-11-02T06:29:59Z"),
         request({"identity": ["u1"]}, when="2026-11-02T06:30:00Z"),
@@ -186,8 +226,12 @@ def test_rule_5_not_in_segment(tmp_path: Path) -> None:
         {
             "identity": ["u1", "u1", "u3", "u3"],
             "event": ["App Launched"] * 4,
-            "ts": [t("2026-11-01T07:00:00Z"), t("2026-11-02T05:00:00Z"),
-                   t("2026-11-01T05:59:59Z"), t("2026-11-02T06:00:00Z")],  # u3: one too early, one not before
+            "ts": [
+                t("2026-11-01T07:00:00Z"),
+                t("2026-11-02T05:00:00Z"),
+                t("2026-11-01T05:59:59Z"),
+                t("2026-11-02T06:00:00Z"),
+            ],  # u3: one too early, one not before
         },
         schema={"identity": pl.String, "event": pl.String, "ts": UTC_TS},
     )
@@ -220,13 +264,20 @@ def test_rules_6_and_7_control_groups(tmp_path: Path) -> None:
 
 def test_transactional_campaigns_skip_the_system_control_group(tmp_path: Path) -> None:
     settings = Settings(timezone="Asia/Kolkata", system_control_group=5)
-    got = decide(tmp_path, [campaign(apply_system_control=False)], [request({"identity": ["u2"]})], settings=settings)
+    got = decide(
+        tmp_path, [campaign(apply_system_control=False)], [request({"identity": ["u2"]})], settings=settings
+    )
     assert got["status"].to_list() == ["sent"]
 
 
 def test_rule_8_targeting_cap_counts_history_and_keeps_allotted_users(tmp_path: Path) -> None:
     history = pl.DataFrame(
-        {"identity": ["u4"], "channel": ["push"], "campaign_id": ["500"], "sent_at": [t("2026-01-01T00:00:00Z")]},
+        {
+            "identity": ["u4"],
+            "channel": ["push"],
+            "campaign_id": ["500"],
+            "sent_at": [t("2026-01-01T00:00:00Z")],
+        },
         schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS},
     )
     lines = [
@@ -250,8 +301,10 @@ def test_rule_8_targeting_cap_counts_history_and_keeps_allotted_users(tmp_path: 
 def test_rule_9_render_error_and_abort(tmp_path: Path) -> None:
     aborting = campaign(
         "501",
-        message={"title": "{% if ExternalTrigger.what == 'stop' %}{% abort 'not today' %}{% endif %}Hi",
-                 "body": "{{ ExternalTrigger.what }}"},
+        message={
+            "title": "{% if ExternalTrigger.what == 'stop' %}{% abort 'not today' %}{% endif %}Hi",
+            "body": "{{ ExternalTrigger.what }}",
+        },
     )
     lines = [
         request({"identity": ["u1"]}, cid="501", payload={"what": "stop"}),
@@ -281,23 +334,33 @@ def test_rule_10_dnd_delay_and_discard_in_local_time(tmp_path: Path) -> None:
     )
     discard = {"dnd": {"start": "21:00", "end": "09:00", "action": "discard"}}
     got = decide(tmp_path, [campaign(delivery=discard)], lines[:1])
-    assert_frame_equal(got, expect(stopped(1, "u1", "dnd_discarded", "inside DND hours 21:00-09:00 (action: discard)")))
+    assert_frame_equal(
+        got, expect(stopped(1, "u1", "dnd_discarded", "inside DND hours 21:00-09:00 (action: discard)"))
+    )
 
 
 def test_rule_10_dnd_across_a_spring_forward_gap(tmp_path: Path) -> None:
     # New York, 2026-03-08: 02:00 EST jumps to 03:00 EDT (07:00Z). At 01:30 EST, inside 01:00-02:30; the first
     # instant outside is the jump itself, whose local time 03:00 is past the window's end.
     dnd = {"dnd": {"start": "01:00", "end": "02:30"}}
-    got = decide(tmp_path, [campaign(delivery=dnd)], [request({"identity": ["u2"]}, when="2026-03-08T06:30:00Z")])
-    assert_frame_equal(got, expect(sent(1, "u2", "2026-03-08T07:00:00Z", "2026-03-08T03:00:00-04:00", delayed=True)))
+    got = decide(
+        tmp_path, [campaign(delivery=dnd)], [request({"identity": ["u2"]}, when="2026-03-08T06:30:00Z")]
+    )
+    assert_frame_equal(
+        got, expect(sent(1, "u2", "2026-03-08T07:00:00Z", "2026-03-08T03:00:00-04:00", delayed=True))
+    )
 
 
 def test_rule_10_dnd_across_a_fall_back_fold(tmp_path: Path) -> None:
     # New York, 2026-11-01: 02:00 EDT falls back to 01:00 EST (06:00Z). At 01:15 EDT inside 01:00-02:00, the
     # clock passes 01:59 EDT, returns to 01:00 EST (still inside) and leaves at 02:00 EST.
     dnd = {"dnd": {"start": "01:00", "end": "02:00"}}
-    got = decide(tmp_path, [campaign(delivery=dnd)], [request({"identity": ["u2"]}, when="2026-11-01T05:15:00Z")])
-    assert_frame_equal(got, expect(sent(1, "u2", "2026-11-01T07:00:00Z", "2026-11-01T02:00:00-05:00", delayed=True)))
+    got = decide(
+        tmp_path, [campaign(delivery=dnd)], [request({"identity": ["u2"]}, when="2026-11-01T05:15:00Z")]
+    )
+    assert_frame_equal(
+        got, expect(sent(1, "u2", "2026-11-01T07:00:00Z", "2026-11-01T02:00:00-05:00", delayed=True))
+    )
 
 
 def test_rule_11_expired(tmp_path: Path) -> None:
@@ -306,18 +369,35 @@ def test_rule_11_expired(tmp_path: Path) -> None:
     got = decide(tmp_path, [campaign(delivery=delayed)], lines)
     assert_frame_equal(
         got,
-        expect((1, 0, "500", "u1", "expired", "delayed by more than max_delay 6h", t("2026-11-03T03:30:00Z"),
-                "2026-11-03T09:00:00+05:30", True)),
+        expect(
+            (
+                1,
+                0,
+                "500",
+                "u1",
+                "expired",
+                "delayed by more than max_delay 6h",
+                t("2026-11-03T03:30:00Z"),
+                "2026-11-03T09:00:00+05:30",
+                True,
+            )
+        ),
     )
-    ending = campaign(delivery={"dnd": {"start": "21:00", "end": "09:00"}},
-                      schedule={"end": "2026-11-03T00:00:00+00:00"})
+    ending = campaign(
+        delivery={"dnd": {"start": "21:00", "end": "09:00"}}, schedule={"end": "2026-11-03T00:00:00+00:00"}
+    )
     got = decide(tmp_path, [ending], lines)
     assert got.select("status", "reason").rows() == [("expired", "delivery time is at or after schedule.end")]
 
 
 def test_rule_12_not_reeligible_within_min_gap(tmp_path: Path) -> None:
     history = pl.DataFrame(
-        {"identity": ["u3"], "channel": ["push"], "campaign_id": ["500"], "sent_at": [t("2026-11-01T20:00:00Z")]},
+        {
+            "identity": ["u3"],
+            "channel": ["push"],
+            "campaign_id": ["500"],
+            "sent_at": [t("2026-11-01T20:00:00Z")],
+        },
         schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS},
     )
     lines = [
@@ -332,9 +412,29 @@ def test_rule_12_not_reeligible_within_min_gap(tmp_path: Path) -> None:
         got,
         expect(
             sent(1, "u1", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30"),
-            (2, 0, "500", "u1", "not_reeligible", reason, t("2026-11-02T07:00:00Z"), "2026-11-02T12:30:00+05:30", False),
+            (
+                2,
+                0,
+                "500",
+                "u1",
+                "not_reeligible",
+                reason,
+                t("2026-11-02T07:00:00Z"),
+                "2026-11-02T12:30:00+05:30",
+                False,
+            ),
             sent(3, "u1", "2026-11-03T06:00:00Z", "2026-11-03T11:30:00+05:30"),
-            (4, 0, "500", "u3", "not_reeligible", reason, t("2026-11-02T06:00:00Z"), "2026-11-02T11:30:00+05:30", False),
+            (
+                4,
+                0,
+                "500",
+                "u3",
+                "not_reeligible",
+                reason,
+                t("2026-11-02T06:00:00Z"),
+                "2026-11-02T11:30:00+05:30",
+                False,
+            ),
         ),
     )
 
@@ -357,8 +457,17 @@ def test_rule_13_frequency_caps_count_every_sent_row_on_the_channel(tmp_path: Pa
         expect(
             sent(1, "u1", "2026-11-02T03:00:00Z", "2026-11-02T08:30:00+05:30", cid="501"),
             sent(2, "u1", "2026-11-02T04:00:00Z", "2026-11-02T09:30:00+05:30"),
-            (3, 0, "500", "u1", "frequency_capped", "frequency cap reached: 2 push messages per day (calendar)",
-             t("2026-11-02T05:00:00Z"), "2026-11-02T10:30:00+05:30", False),
+            (
+                3,
+                0,
+                "500",
+                "u1",
+                "frequency_capped",
+                "frequency cap reached: 2 push messages per day (calendar)",
+                t("2026-11-02T05:00:00Z"),
+                "2026-11-02T10:30:00+05:30",
+                False,
+            ),
             sent(4, "u1", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30", cid="501"),
             sent(5, "u1", "2026-11-02T18:31:00Z", "2026-11-03T00:01:00+05:30"),
         ),
@@ -368,7 +477,12 @@ def test_rule_13_frequency_caps_count_every_sent_row_on_the_channel(tmp_path: Pa
 def test_rule_13_rolling_cap_with_prior_history(tmp_path: Path) -> None:
     settings = Settings.model_validate({"frequency_caps": [{"limit": 1, "per": "6h"}]})
     history = pl.DataFrame(
-        {"identity": ["u1"], "channel": ["email"], "campaign_id": ["42"], "sent_at": [t("2026-11-02T00:00:01Z")]},
+        {
+            "identity": ["u1"],
+            "channel": ["email"],
+            "campaign_id": ["42"],
+            "sent_at": [t("2026-11-02T00:00:01Z")],
+        },
         schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS},
     )
     lines = [

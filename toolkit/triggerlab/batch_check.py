@@ -1,7 +1,7 @@
 """``check_batch``: every way a trigger batch breaks one campaign's request and payload contract, by line.
 
-What ``triggerlab check`` prints: requests that are invalid (rule 1, with the engines' reasons) and payloads of
-valid requests for this campaign that break the payload contract its templates imply
+What ``triggerlab check`` prints: requests that are invalid (rule 1, with the engines' reasons) and payloads
+of valid requests for this campaign that break the payload contract its templates imply
 (:func:`triggerlab.templates.validate_payload`). Each request is checked once, whatever its recipients.
 """
 

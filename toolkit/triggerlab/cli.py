@@ -16,7 +16,17 @@ from triggerlab.errors import CampaignError, TriggerlabError
 __all__ = ["COMMANDS", "main"]
 
 #: command modules in ``triggerlab.commands``, in the order ``--help`` lists them
-COMMANDS: tuple[str, ...] = ("validate", "render", "check", "simulate", "schema", "publish", "list", "demo", "send")
+COMMANDS: tuple[str, ...] = (
+    "validate",
+    "render",
+    "check",
+    "simulate",
+    "schema",
+    "publish",
+    "list",
+    "demo",
+    "send",
+)
 
 
 class UsageError(Exception):

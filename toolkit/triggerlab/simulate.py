@@ -1,7 +1,8 @@
 """``simulate()``: replay a trigger batch against profiles, events and history, and forecast what goes out.
 
 A thin front: it reads and checks the inputs, runs one of the two engines (``duck``, the product, or
-``reference``, the plain-Python oracle), and hands the frames to :class:`~triggerlab.results.SimulationResult`.
+``reference``, the plain-Python oracle), and hands the frames to
+:class:`~triggerlab.results.SimulationResult`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from triggerlab.engine.inputs import EngineInputs, EngineOutput, RenderMode
 from triggerlab.engine.tables import TableSource, load_events, load_history, load_profiles
 from triggerlab.errors import CampaignError, Finding, InputError
 from triggerlab.files import load_campaign, load_settings
-from triggerlab.frames import GOAL_EVENTS_SCHEMA, HISTORY_ALLOTTED_SCHEMA
+from triggerlab.frames import GOAL_EVENTS_SCHEMA
 from triggerlab.results import SimulationResult
 from triggerlab.settings import Settings
 from triggerlab.triggers import load_triggers, parse_received_at
@@ -37,7 +38,9 @@ def load_campaigns(campaigns: Sequence[Campaign | str | Path]) -> dict[str, Camp
         campaign = item if isinstance(item, Campaign) else load_campaign(item)
         source = None if isinstance(item, Campaign) else str(item)
         if campaign.id is None:
-            raise CampaignError([Finding("id", "a simulated campaign needs an id (publish assigns one)", source=source)])
+            raise CampaignError(
+                [Finding("id", "a simulated campaign needs an id (publish assigns one)", source=source)]
+            )
         if campaign.id in found:
             finding = Finding("id", f"two campaigns have the id {campaign.id}", source=source)
             raise CampaignError([finding], campaign_id=campaign.id)
@@ -76,8 +79,12 @@ def run_engine(
     return run_duck(triggers, inputs, at=at, progress=progress)
 
 
-def _goal_events(outcomes: pl.DataFrame, events: pl.DataFrame, campaigns: dict[str, Campaign]) -> pl.DataFrame:
-    goals = [(cid, c.goal.event, c.goal.revenue_property) for cid, c in campaigns.items() if c.goal is not None]
+def _goal_events(
+    outcomes: pl.DataFrame, events: pl.DataFrame, campaigns: dict[str, Campaign]
+) -> pl.DataFrame:
+    goals = [
+        (cid, c.goal.event, c.goal.revenue_property) for cid, c in campaigns.items() if c.goal is not None
+    ]
     parts = []
     for cid, event, revenue in goals:
         users = (
@@ -86,12 +93,16 @@ def _goal_events(outcomes: pl.DataFrame, events: pl.DataFrame, campaigns: dict[s
             .unique()
         )
         value = (
-            pl.col(revenue).cast(pl.String) if revenue is not None and revenue in events.columns else pl.lit(None, pl.String)
+            pl.col(revenue).cast(pl.String)
+            if revenue is not None and revenue in events.columns
+            else pl.lit(None, pl.String)
         )
         parts.append(
             events.filter(pl.col("event") == event)
             .join(users, on="identity", how="semi")
-            .select(pl.lit(cid).alias("campaign_id"), "identity", pl.col("ts").cast(_UTC), value.alias("revenue"))
+            .select(
+                pl.lit(cid).alias("campaign_id"), "identity", pl.col("ts").cast(_UTC), value.alias("revenue")
+            )
         )
     if not parts:
         return pl.DataFrame(schema=GOAL_EVENTS_SCHEMA)
@@ -125,8 +136,8 @@ def simulate(
     ``campaigns``: Campaign objects or campaign files (each needs an id). ``triggers``: a JSON Lines batch,
     a Parquet/CSV file or a polars frame with ``id, received_at, body``. Tables: paths (CSV, Parquet, JSON
     Lines), polars frames or DuckDB relations. ``at``: the time of bare requests. ``render``: ``static``
-    renders only campaigns whose rows can fail rendering; ``sample`` also keeps the first rendered messages per
-    campaign; ``all`` renders every row reaching rule 9.
+    renders only campaigns whose rows can fail rendering; ``sample`` also keeps the first rendered messages
+    per campaign; ``all`` renders every row reaching rule 9.
     """
     if render not in ("static", "sample", "all"):
         raise InputError(f"render must be static, sample or all (got {render!r})")

@@ -163,7 +163,8 @@ def _table_lines(frame: pl.DataFrame, at: datetime | None) -> Iterator[BatchLine
         raise InputError("a trigger table needs the columns id, received_at, body (body as JSON text)")
     ids = frame["id"].to_list() if "id" in frame.columns else [None] * frame.height
     times = frame["received_at"].to_list() if "received_at" in frame.columns else [None] * frame.height
-    for number, (request_id, when, body) in enumerate(zip(ids, times, frame["body"].to_list()), start=1):
+    rows = zip(ids, times, frame["body"].to_list(), strict=True)
+    for number, (request_id, when, body) in enumerate(rows, start=1):
         envelope = {"id": request_id, "received_at": when, "body": body if body is not None else ""}
         yield _table_line(number, envelope, at)
 
@@ -244,7 +245,9 @@ def _campaign_problem(request: dict[str, Any]) -> str | None:
         return REASONS["no_campaign"]
     if "campaign_id_list" in request and not isinstance(request["campaign_id_list"], list):
         return REASONS["bad_campaign_list"]
-    given = ([request["campaign_id"]] if "campaign_id" in request else []) + request.get("campaign_id_list", [])
+    given = ([request["campaign_id"]] if "campaign_id" in request else []) + request.get(
+        "campaign_id_list", []
+    )
     if not given:
         return REASONS["no_campaign"]
     if not all(_valid_id(value) for value in given):

@@ -9,9 +9,13 @@ from triggerlab.validation import check_campaign
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("check", help="check a trigger batch's requests and payloads against a campaign; exit 1 on findings")
+    p = sub.add_parser(
+        "check", help="check a trigger batch's requests and payloads against a campaign; exit 1 on findings"
+    )
     p.add_argument("campaign", metavar="CAMPAIGN", help="campaign file (.yaml or .json)")
-    p.add_argument("--triggers", required=True, metavar="FILE", help="trigger batch: JSON Lines, Parquet or CSV")
+    p.add_argument(
+        "--triggers", required=True, metavar="FILE", help="trigger batch: JSON Lines, Parquet or CSV"
+    )
     p.add_argument("--settings", metavar="F", help="workspace settings (payload_values, max_payload_bytes)")
     p.add_argument("--at", metavar="ISO", help="time of bare requests (lines without an envelope)")
     p.set_defaults(run=run)

@@ -11,7 +11,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "simulate",
         help="forecast a trigger batch against profiles, events and history (funnel, --json, --out)",
     )
-    p.add_argument("campaigns", nargs="+", metavar="CAMPAIGN", help="campaign file (.yaml or .json) with an id")
+    p.add_argument(
+        "campaigns", nargs="+", metavar="CAMPAIGN", help="campaign file (.yaml or .json) with an id"
+    )
     p.add_argument("--triggers", required=True, metavar="F", help="trigger batch: JSON Lines, Parquet or CSV")
     p.add_argument("--profiles", required=True, metavar="F", help="profile table (CSV, Parquet, JSON Lines)")
     p.add_argument("--events", metavar="F", help="event table: identity, event, ts, properties as columns")

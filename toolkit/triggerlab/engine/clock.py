@@ -18,6 +18,7 @@ from triggerlab.settings import is_zone
 
 __all__ = ["dnd_delivery", "inside", "local_iso", "transitions", "user_zone", "zone"]
 
+
 @cache
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)

@@ -62,35 +62,43 @@ def _campaign_rows(inputs: EngineInputs) -> pl.DataFrame:
                 "reason_dnd": common.dnd_discarded(campaign) if dnd is not None else None,
                 "reason_delay": common.expired_delay(campaign),
                 "goal_event": campaign.goal.event if campaign.goal else None,
-                "goal_s": None if not campaign.goal or campaign.goal.window.is_months else campaign.goal.window.seconds,
-                "goal_mo": campaign.goal.window.amount if campaign.goal and campaign.goal.window.is_months else None,
+                "goal_s": None
+                if not campaign.goal or campaign.goal.window.is_months
+                else campaign.goal.window.seconds,
+                "goal_mo": campaign.goal.window.amount
+                if campaign.goal and campaign.goal.window.is_months
+                else None,
             }
         )
-    schema = {
-        "campaign_id": pl.String,
-        "channel": pl.String,
-        "sched_start": pl.Datetime("us", "UTC"),
-        "sched_end": pl.Datetime("us", "UTC"),
-        "cap": pl.Int64,
-        "control_group": pl.Int64,
-        "system": pl.Boolean,
-        "dnd_start": pl.Time,
-        "dnd_end": pl.Time,
-        "dnd_discard": pl.Boolean,
-        "max_delay_s": pl.Int64,
-        "max_delay_mo": pl.Int64,
-        "reason_capped": pl.String,
-        "reason_dnd": pl.String,
-        "reason_delay": pl.String,
-        "goal_event": pl.String,
-        "goal_s": pl.Int64,
-        "goal_mo": pl.Int64,
-    }
+    schema = pl.Schema(
+        {
+            "campaign_id": pl.String(),
+            "channel": pl.String(),
+            "sched_start": pl.Datetime("us", "UTC"),
+            "sched_end": pl.Datetime("us", "UTC"),
+            "cap": pl.Int64(),
+            "control_group": pl.Int64(),
+            "system": pl.Boolean(),
+            "dnd_start": pl.Time(),
+            "dnd_end": pl.Time(),
+            "dnd_discard": pl.Boolean(),
+            "max_delay_s": pl.Int64(),
+            "max_delay_mo": pl.Int64(),
+            "reason_capped": pl.String(),
+            "reason_dnd": pl.String(),
+            "reason_delay": pl.String(),
+            "goal_event": pl.String(),
+            "goal_s": pl.Int64(),
+            "goal_mo": pl.Int64(),
+        }
+    )
     return pl.DataFrame(records, schema=schema, orient="row")
 
 
 class DuckEngine:
-    def __init__(self, inputs: EngineInputs, *, threads: int | None = None, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self, inputs: EngineInputs, *, threads: int | None = None, tracer: Tracer | None = None
+    ) -> None:
         self.inputs = inputs
         self.con = connect(threads=threads)
         self.tracer = tracer
@@ -121,7 +129,8 @@ class DuckEngine:
     def frame(self, query: str, params: dict[str, object] | None = None) -> pl.DataFrame:
         if self.tracer is not None:
             self.tracer(query)
-        return self.con.sql(query, params=params or {}).pl()
+        frame: pl.DataFrame = self.con.sql(query, params=params or {}).pl()
+        return frame
 
     # ---- rows: targets x matching profiles ------------------------------------------------------------
 
@@ -134,7 +143,9 @@ class DuckEngine:
         )
         zone_expr = "NULL"
         if "timezone" in self.profile_schema:
-            valid = [z for z in self.inputs.profiles["timezone"].drop_nulls().unique().to_list() if valid_zone(z)]
+            valid = [
+                z for z in self.inputs.profiles["timezone"].drop_nulls().unique().to_list() if valid_zone(z)
+            ]
             zone_expr = f"CASE WHEN list_contains({_list(valid)}, p.timezone) THEN p.timezone END"
         self.sql(
             f"""CREATE OR REPLACE TEMP TABLE rows AS
@@ -191,14 +202,19 @@ class DuckEngine:
     def stateless(self) -> None:
         self.sql(
             """CREATE OR REPLACE TEMP TABLE seg_cand AS
-            SELECT r.rid, r.campaign_id, r.identity, r.received_at, r.pidx FROM rows r JOIN camps c USING (campaign_id)
+            SELECT r.rid, r.campaign_id, r.identity, r.received_at, r.pidx FROM rows r
+                JOIN camps c USING (campaign_id)
             WHERE r.invalid IS NULL AND r.pidx IS NOT NULL
               AND (c.sched_start IS NULL OR r.received_at >= c.sched_start)
               AND (c.sched_end IS NULL OR r.received_at < c.sched_end)"""
         )
         self._filters: list[str] = []
         parts = [self._segment(cid, c) for cid, c in self.inputs.campaigns.items() if c.audience.filters]
-        segment = " UNION ALL ".join(parts) if parts else "SELECT NULL::BIGINT AS rid, NULL::BOOLEAN AS ok WHERE false"
+        segment = (
+            " UNION ALL ".join(parts)
+            if parts
+            else "SELECT NULL::BIGINT AS rid, NULL::BOOLEAN AS ok WHERE false"
+        )
         self.sql(f"CREATE OR REPLACE TEMP TABLE seg AS {segment}")
         bucket = "((md5_number({salt} || '|' || r.identity) >> 64)::UBIGINT % 100)::BIGINT"
         self.sql(
@@ -212,7 +228,8 @@ class DuckEngine:
                        coalesce(g.ok, true) AS in_segment
                 FROM rows r LEFT JOIN camps c ON r.invalid IS NULL AND c.campaign_id = r.campaign_id
                 LEFT JOIN seg g ON g.rid = r.rid)
-            SELECT rid, line, recipient, request_id, received_at, campaign_id, identity, zone, pidx, payload, bucket,
+            SELECT rid, line, recipient, request_id, received_at, campaign_id, identity, zone, pidx,
+                payload, bucket,
                    CASE WHEN invalid IS NOT NULL THEN 'invalid_request'
                         WHEN NOT known THEN 'unknown_campaign'
                         WHEN sched_start IS NOT NULL AND received_at < sched_start THEN 'campaign_inactive'
@@ -222,7 +239,8 @@ class DuckEngine:
                         WHEN system AND sys_bucket < $system THEN 'system_control'
                         WHEN bucket < control_group THEN 'control' END AS status,
                    CASE WHEN invalid IS NOT NULL THEN invalid
-                        WHEN NOT known THEN 'campaign ' || campaign_id || ' is not among the simulated campaigns'
+                        WHEN NOT known
+                            THEN 'campaign ' || campaign_id || ' is not among the simulated campaigns'
                         WHEN sched_start IS NOT NULL AND received_at < sched_start THEN $early
                         WHEN sched_end IS NOT NULL AND received_at >= sched_end THEN $late
                         WHEN pidx IS NULL THEN 'no profile has ' || kind || ' ' || value
@@ -254,7 +272,8 @@ class DuckEngine:
                                                  ORDER BY received_at, line, recipient) AS k
                     FROM s1 WHERE status IS NULL) WHERE k = 1),
             fresh AS (
-                SELECT f.*, row_number() OVER (PARTITION BY f.campaign_id ORDER BY received_at, line, recipient) AS k
+                SELECT f.*, row_number() OVER (PARTITION BY f.campaign_id ORDER BY received_at, line,
+                    recipient) AS k
                 FROM firsts f ANTI JOIN known USING (campaign_id, identity))
             SELECT f.campaign_id, f.identity FROM fresh f JOIN camps c USING (campaign_id)
             LEFT JOIN known_n n USING (campaign_id)
@@ -263,9 +282,11 @@ class DuckEngine:
         self.sql(
             """CREATE OR REPLACE TEMP TABLE s2 AS
             SELECT s.* REPLACE (
-                       CASE WHEN s.status IS NULL AND a.identity IS NOT NULL THEN 'target_capped' ELSE s.status END
+                       CASE WHEN s.status IS NULL AND a.identity IS NOT NULL THEN 'target_capped'
+                           ELSE s.status END
                            AS status,
-                       CASE WHEN s.status IS NULL AND a.identity IS NOT NULL THEN c.reason_capped ELSE s.reason END
+                       CASE WHEN s.status IS NULL AND a.identity IS NOT NULL THEN c.reason_capped
+                           ELSE s.reason END
                            AS reason)
             FROM s1 s LEFT JOIN allot a USING (campaign_id, identity) LEFT JOIN camps c USING (campaign_id)"""
         )
@@ -298,7 +319,10 @@ class DuckEngine:
             build_offsets(self.con, sorted(zones), first, last)
         else:
             build_offsets(self.con, [], datetime(2000, 1, 1).date(), datetime(2000, 1, 1).date())
-        self.sql("CREATE OR REPLACE TEMP TABLE at10 AS SELECT rid, received_at, zone, campaign_id FROM s3 WHERE status IS NULL")
+        self.sql(
+            "CREATE OR REPLACE TEMP TABLE at10 AS"
+            " SELECT rid, received_at, zone, campaign_id FROM s3 WHERE status IS NULL"
+        )
         schedule_table(self.con, "at10")
         self.sql(
             """CREATE OR REPLACE TEMP TABLE s4 AS
@@ -314,7 +338,8 @@ class DuckEngine:
         """Rules 12-13: rows certainly sent by an over-count (SQL), the rest user by user (Python)."""
         self.sql(
             """CREATE OR REPLACE TEMP TABLE c12 AS
-            SELECT s.rid, s.identity, s.zone, s.campaign_id, c.channel, s.delivery_at AS moment, s.received_at, s.line,
+            SELECT s.rid, s.identity, s.zone, s.campaign_id, c.channel, s.delivery_at AS moment,
+                s.received_at, s.line,
                    s.recipient, wall_at(s.delivery_at, o.off) AS wall
             FROM s4 s JOIN camps c USING (campaign_id)
             ASOF JOIN tz_offsets o ON o.zone = s.zone AND s.delivery_at >= o.since
@@ -322,8 +347,10 @@ class DuckEngine:
         )
         self.sql(
             """CREATE OR REPLACE TEMP TABLE h12 AS
-            WITH users AS (SELECT identity, any_value(zone) AS zone, max(moment) AS last FROM c12 GROUP BY identity)
-            SELECT h.identity, h.campaign_id, h.channel, h.sent_at AS moment, wall_at(h.sent_at, o.off) AS wall
+            WITH users AS (SELECT identity, any_value(zone) AS zone, max(moment) AS last
+                FROM c12 GROUP BY identity)
+            SELECT h.identity, h.campaign_id, h.channel, h.sent_at AS moment, wall_at(h.sent_at,
+                o.off) AS wall
             FROM history h JOIN users u ON u.identity = h.identity AND h.sent_at <= u.last
             ASOF JOIN tz_offsets o ON o.zone = u.zone AND h.sent_at >= o.since"""
         )
@@ -333,11 +360,13 @@ class DuckEngine:
             SELECT DISTINCT c.identity FROM c12 c JOIN certain USING (rid) WHERE NOT certain.ok"""
         )
         waiting = self.frame(
-            """SELECT rid, identity, campaign_id, moment AS delivery_at, wall FROM c12 SEMI JOIN unsure USING (identity)
+            """SELECT rid, identity, campaign_id, moment AS delivery_at, wall FROM c12 SEMI
+                JOIN unsure USING (identity)
             ORDER BY moment, received_at, line, recipient"""
         )
         history = self.frame(
-            """SELECT identity, moment AS sent_at, wall, channel, campaign_id FROM h12 SEMI JOIN unsure USING (identity)
+            """SELECT identity, moment AS sent_at, wall, channel, campaign_id FROM h12 SEMI
+                JOIN unsure USING (identity)
             ORDER BY moment"""
         )
         decided = deliver(waiting, history, self.inputs.campaigns, self.inputs.settings)
@@ -359,12 +388,14 @@ class DuckEngine:
             conv AS (
                 SELECT f.rid, bool_or(e.identity IS NOT NULL) AS converted
                 FROM final f JOIN camps c USING (campaign_id)
-                LEFT JOIN events e ON e.identity = f.identity AND e.event = c.goal_event AND e.ts > f.received_at
+                LEFT JOIN events e ON e.identity = f.identity AND e.event = c.goal_event
+                    AND e.ts > f.received_at
                      AND e.ts <= CASE WHEN c.goal_mo IS NOT NULL THEN f.received_at + to_months(c.goal_mo)
                                       ELSE f.received_at + to_seconds(c.goal_s) END
                 WHERE f.status IN ('sent', 'control') AND c.goal_event IS NOT NULL
                 GROUP BY f.rid)
-            SELECT f.request_id, f.line::BIGINT AS line, f.recipient::BIGINT AS recipient, f.campaign_id, f.identity,
+            SELECT f.request_id, f.line::BIGINT AS line, f.recipient::BIGINT AS recipient, f.campaign_id,
+                f.identity,
                    f.received_at, f.status, f.reason, f.bucket, f.delivery_at,
                    CASE WHEN f.delivery_at IS NOT NULL THEN {delivery_local_sql("f.delivery_at", "o.off")} END
                        AS delivery_local,
@@ -379,7 +410,8 @@ class DuckEngine:
         if self.inputs.render == "static":
             return None
         return self.frame(
-            """SELECT request_id, recipient::BIGINT AS recipient, campaign_id, identity, coalesce(s.status, d.status)
+            """SELECT request_id, recipient::BIGINT AS recipient, campaign_id, identity,
+                coalesce(s.status, d.status)
                    AS status, delivery_at, fields
             FROM (SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY rid) AS nth FROM s4
                   WHERE fields IS NOT NULL) s

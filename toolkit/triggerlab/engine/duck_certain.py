@@ -30,7 +30,10 @@ def _cap_terms(campaigns: dict[str, Campaign], settings: Settings) -> list[str]:
             continue
         on = "true" if cap.channel is None else f"channel = {quote(cap.channel)}"
         if cap.is_calendar:
-            frame = f"PARTITION BY identity, {_PERIOD[cap.per]} ORDER BY moment RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+            frame = (
+                f"PARTITION BY identity, {_PERIOD[cap.per]}"
+                " ORDER BY moment RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+            )
         else:
             frame = (
                 f"PARTITION BY identity ORDER BY moment"
@@ -56,7 +59,11 @@ def _gap_terms(campaigns: dict[str, Campaign]) -> list[str]:
 
 
 def certainty_table(
-    con: duckdb.DuckDBPyConnection, rows: str, history: str, campaigns: dict[str, Campaign], settings: Settings
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    history: str,
+    campaigns: dict[str, Campaign],
+    settings: Settings,
 ) -> None:
     """``certain(rid, ok)`` for ``rows(rid, identity, campaign_id, channel, moment, wall)``, with the users'
     prior deliveries in ``history(identity, campaign_id, channel, moment, wall)``."""

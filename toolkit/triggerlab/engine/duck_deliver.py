@@ -41,19 +41,31 @@ def _period(per: str, wall: datetime) -> tuple[int, ...]:
     return (wall.year, wall.month)
 
 
-def _count(cap: FrequencyCap, at: datetime, wall: datetime, past: list[tuple[datetime, datetime, str, str]]) -> int:
+def _count(
+    cap: FrequencyCap, at: datetime, wall: datetime, past: list[tuple[datetime, datetime, str, str]]
+) -> int:
     """Deliveries on the cap's channel(s) that count for a delivery at ``at`` (all of ``past`` is <= at)."""
     if cap.is_calendar:
         period = _period(cap.per, wall)
         return sum(
-            1 for when, local, channel, _ in past if cap.channel in (None, channel) and _period(cap.per, local) == period
+            1
+            for when, local, channel, _ in past
+            if cap.channel in (None, channel) and _period(cap.per, local) == period
         )
     width = cap.rolling.seconds
-    return sum(1 for when, _, channel, _ in past if cap.channel in (None, channel) and (at - when).total_seconds() < width)
+    return sum(
+        1
+        for when, _, channel, _ in past
+        if cap.channel in (None, channel) and (at - when).total_seconds() < width
+    )
 
 
-def _decide(rule: _Rule, at: datetime, wall: datetime, past: list[tuple[datetime, datetime, str, str]]) -> tuple[str, str | None]:
-    if rule.gap and any(cid == rule.campaign_id and (at - when).total_seconds() < rule.gap for when, _, _, cid in past):
+def _decide(
+    rule: _Rule, at: datetime, wall: datetime, past: list[tuple[datetime, datetime, str, str]]
+) -> tuple[str, str | None]:
+    if rule.gap and any(
+        cid == rule.campaign_id and (at - when).total_seconds() < rule.gap for when, _, _, cid in past
+    ):
         return "not_reeligible", rule.gap_reason
     for cap in rule.caps:
         if _count(cap, at, wall, past) >= cap.limit:

@@ -48,7 +48,10 @@ def number_sql(expr: str, dtype: pl.DataType | None) -> str:
         return f"TRY_CAST({expr} AS {_DEC})"
     if dtype == pl.String:
         trimmed = _trimmed(expr)
-        return f"CASE WHEN regexp_full_match({trimmed}, '-?[0-9]+(\\.[0-9]+)?') THEN TRY_CAST({trimmed} AS {_DEC}) END"
+        return (
+            f"CASE WHEN regexp_full_match({trimmed}, '-?[0-9]+(\\.[0-9]+)?')"
+            f" THEN TRY_CAST({trimmed} AS {_DEC}) END"
+        )
     return "NULL"
 
 
@@ -106,7 +109,10 @@ def _bounds(aggregate: Aggregate, total: str, count: str, average: bool) -> list
             continue
         literal = _number_literal(Decimal(repr(bound)))
         if average:
-            checks.append(f"(CASE WHEN {count} = 0 THEN 0 {symbol} {literal} ELSE {total} {symbol} {literal} * {count} END)")
+            checks.append(
+                f"(CASE WHEN {count} = 0 THEN 0 {symbol} {literal}"
+                f" ELSE {total} {symbol} {literal} * {count} END)"
+            )
         else:
             checks.append(f"({total} {symbol} {literal})")
     return checks
@@ -135,7 +141,7 @@ def _interval(text: str) -> str:
 def event_filter_table(
     con: duckdb.DuckDBPyConnection, name: str, rule: EventFilter, rows: str, event_schema: pl.Schema
 ) -> None:
-    """Create temp table ``name(rid, ok)``: whether each row of ``rows(rid, identity, received_at)`` passes."""
+    """Create temp table ``name(rid, ok)``: does each row of ``rows(rid, identity, received_at)`` pass."""
 
     def column(prop: str) -> tuple[str | None, pl.DataType | None]:
         return (quote_name(prop), event_schema[prop]) if prop in event_schema else (None, None)
@@ -158,14 +164,14 @@ def event_filter_table(
         WINDOW w AS (PARTITION BY identity ORDER BY ts)"""
     )
     lower = "" if rule.within is None else f"received_at - {_interval(rule.within)}"
-    lower_join = (
-        f"ASOF LEFT JOIN {name}_ev b ON b.identity = r.identity AND r.low > b.ts" if lower else ""
-    )
-    minus = (lambda col: f" - coalesce(b.{col}, 0)") if lower else (lambda col: "")
+    lower_join = f"ASOF LEFT JOIN {name}_ev b ON b.identity = r.identity AND r.low > b.ts" if lower else ""
     low_col = f", {lower} AS low" if lower else ""
-    count = f"(coalesce(a.c_n, 0){minus('c_n')})"
-    total = f"(coalesce(a.c_sum, 0){minus('c_sum')})"
-    average_total = f"(coalesce(a.c_avg, 0){minus('c_avg')})"
+
+    def within(column: str) -> str:
+        """A running total at the trigger, minus the one at the window's start (when there is a window)."""
+        return f"(coalesce(a.{column}, 0) - coalesce(b.{column}, 0))" if lower else f"coalesce(a.{column}, 0)"
+
+    count, total, average_total = within("c_n"), within("c_sum"), within("c_avg")
     checks = _count_checks(rule, count)
     if rule.sum is not None:
         checks += _bounds(rule.sum, total, count, average=False)

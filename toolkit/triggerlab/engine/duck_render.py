@@ -34,18 +34,25 @@ RENDERED_SCHEMA = pl.Schema(
 
 def _wanted(con: duckdb.DuckDBPyConnection, rows: str, inputs: EngineInputs) -> pl.DataFrame:
     """``rid, campaign_id, pidx, payload`` of the rows to render, in row order."""
-    full = [cid for cid, c in inputs.campaigns.items() if inputs.render == "all" or not always_ok(c, inputs.settings)]
+    full = [
+        cid
+        for cid, c in inputs.campaigns.items()
+        if inputs.render == "all" or not always_ok(c, inputs.settings)
+    ]
     sampled = [cid for cid in inputs.campaigns if cid not in full] if inputs.render == "sample" else []
-    return con.sql(
+    wanted: pl.DataFrame = con.sql(
         f"""SELECT rid, campaign_id, pidx, payload::VARCHAR AS payload FROM (
                 SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY rid) AS nth FROM {rows})
             WHERE list_contains($full, campaign_id) OR (list_contains($sampled, campaign_id) AND nth <= $size)
             ORDER BY rid""",
         params={"full": full, "sampled": sampled, "size": SAMPLE_SIZE},
     ).pl()
+    return wanted
 
 
-def render_rows(con: duckdb.DuckDBPyConnection, rows: str, inputs: EngineInputs, progress: bool) -> pl.DataFrame:
+def render_rows(
+    con: duckdb.DuckDBPyConnection, rows: str, inputs: EngineInputs, progress: bool
+) -> pl.DataFrame:
     """Render the rows of ``rows(rid, campaign_id, pidx, payload)`` that need it; frame in RENDERED_SCHEMA."""
     wanted = _wanted(con, rows, inputs)
     if wanted.is_empty():

@@ -43,7 +43,8 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE sched AS
         WITH base AS (
-            SELECT r.rid, r.received_at, c.dnd_start::TIME AS dnd_start, c.dnd_end::TIME AS dnd_end, c.dnd_discard, c.sched_end, c.max_delay_s,
+            SELECT r.rid, r.received_at, c.dnd_start::TIME AS dnd_start, c.dnd_end::TIME AS dnd_end,
+                c.dnd_discard, c.sched_end, c.max_delay_s,
                    c.max_delay_mo, c.reason_dnd, c.reason_delay, c.dnd_start IS NOT NULL AS has_dnd,
                    o.off AS off_r, n.since AS change, n.off AS off_c
             FROM {rows} r JOIN camps c USING (campaign_id)
@@ -55,7 +56,8 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
         timed AS (
             SELECT rid, received_at, has_dnd, dnd_discard, sched_end, max_delay_s, max_delay_mo, reason_dnd,
                    reason_delay,
-                   CASE WHEN NOT has_dnd OR NOT dnd_inside(wall_at(received_at, off_r)::TIME, dnd_start, dnd_end)
+                   CASE WHEN NOT has_dnd OR NOT dnd_inside(wall_at(received_at, off_r)::TIME, dnd_start,
+                       dnd_end)
                             THEN received_at
                         WHEN change IS NULL OR change > reach THEN reach
                         WHEN NOT dnd_inside(wall_at(change, off_c)::TIME, dnd_start, dnd_end) THEN change
@@ -82,7 +84,7 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
 
 
 def delivery_local_sql(instant: str, off: str) -> str:
-    """ISO text of ``instant`` on the wall clock of offset ``off`` (seconds), as Python's isoformat writes it."""
+    """ISO text of ``instant`` on the wall clock of offset ``off`` (seconds), as Python's isoformat has it."""
     wall = f"wall_at({instant}, {off})"
     micro = f"microsecond({wall}) % 1000000"
     sign = f"CASE WHEN {off} < 0 THEN '-' ELSE '+' END"

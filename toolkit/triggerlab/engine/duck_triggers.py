@@ -30,13 +30,15 @@ _MACROS = f"""
 CREATE OR REPLACE TEMP MACRO tl_readable(j) AS json_type(j) IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'HUGEINT');
 CREATE OR REPLACE TEMP MACRO tl_valid_id(j) AS
     json_type(j) IN ('BIGINT', 'UBIGINT', 'HUGEINT') OR (json_type(j) = 'VARCHAR' AND j->>'$' <> '');
-CREATE OR REPLACE TEMP MACRO tl_text(j) AS CASE WHEN json_type(j) = 'VARCHAR' THEN j->>'$' ELSE j::VARCHAR END;
+CREATE OR REPLACE TEMP MACRO tl_text(j) AS CASE WHEN json_type(j) = 'VARCHAR' THEN j->>'$'
+    ELSE j::VARCHAR END;
 CREATE OR REPLACE TEMP MACRO tl_json(t) AS
     CASE WHEN NOT (contains(t, 'NaN') OR contains(t, 'Infinity')) THEN try_cast(t AS JSON)
-         WHEN NOT regexp_matches(regexp_replace(t, '{_STRING}', '', 'g'), 'NaN|Infinity') THEN try_cast(t AS JSON)
+         WHEN NOT regexp_matches(regexp_replace(t, '{_STRING}', '', 'g'), 'NaN|Infinity')
+             THEN try_cast(t AS JSON)
     END;
 CREATE OR REPLACE TEMP MACRO tl_leaf(p) AS
-    CASE WHEN regexp_matches(p, '[:\[,][-0-9tfn]')
+    CASE WHEN regexp_matches(p, '[:\\[,][-0-9tfn]')
          THEN regexp_matches(regexp_replace(p, '{_STRING}', '', 'g'), '[-0-9tfn]') ELSE false END;
 CREATE OR REPLACE TEMP MACRO tl_time(j) AS
     CASE WHEN json_type(j) = 'VARCHAR' THEN try_cast(j->>'$' AS TIMESTAMPTZ) END;
@@ -87,7 +89,8 @@ def _jsonl_requests(con: duckdb.DuckDBPyConnection, at: datetime | None) -> None
                         WHEN parts[1] IS NULL THEN doc ELSE parts[1] END AS body
             FROM typed),
         unwrapped AS (
-            SELECT *, CASE WHEN envelope AND json_type(body) = 'VARCHAR' THEN tl_json(body->>'$') END AS inner_doc
+            SELECT *, CASE WHEN envelope AND json_type(body) = 'VARCHAR'
+                THEN tl_json(body->>'$') END AS inner_doc
             FROM enveloped)
         SELECT line, request_id, received_at,
                CASE WHEN envelope AND json_type(body) = 'VARCHAR' THEN inner_doc ELSE body END AS body,
@@ -98,13 +101,13 @@ def _jsonl_requests(con: duckdb.DuckDBPyConnection, at: datetime | None) -> None
     )
 
 
-def _table_requests(
-    con: duckdb.DuckDBPyConnection, source: pl.DataFrame | Path, at: datetime | None
-) -> None:
+def _table_requests(con: duckdb.DuckDBPyConnection, source: pl.DataFrame | Path, at: datetime | None) -> None:
     """``tl_req`` from a table with ``id, received_at, body`` (body as JSON text): a frame, or a Parquet file
     read in place (its row number is the line)."""
     if isinstance(source, Path):
-        columns = [name for (name,) in con.execute("SELECT name FROM parquet_schema(?)", [str(source)]).fetchall()]
+        columns = [
+            name for (name,) in con.execute("SELECT name FROM parquet_schema(?)", [str(source)]).fetchall()
+        ]
         literal = "'" + str(source).replace("'", "''") + "'"
         con.execute(
             "CREATE OR REPLACE TEMP VIEW tl_frame AS SELECT file_row_number + 1 AS line, *"
@@ -149,7 +152,8 @@ def _elements(con: duckdb.DuckDBPyConnection) -> None:
         SELECT line, request_id, received_at, kind, parts,
                CASE WHEN err IS NOT NULL THEN err
                     WHEN received_at IS NULL THEN {_reason("no_time")}
-                    WHEN parts[1] IS NOT NULL AND (json_type(parts[1]) <> 'ARRAY' OR json_array_length(parts[1]) = 0)
+                    WHEN parts[1] IS NOT NULL AND (json_type(parts[1]) <> 'ARRAY'
+                        OR json_array_length(parts[1]) = 0)
                     THEN {_reason("bad_d")} END AS err,
                coalesce(err IS NULL AND received_at IS NOT NULL AND json_type(parts[1]) = 'ARRAY'
                         AND json_array_length(parts[1]) > 0, false) AS is_d
@@ -200,15 +204,18 @@ def _problems(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
                     WHEN NOT has_id AND NOT has_list THEN {_reason("no_campaign")}
                     WHEN has_list AND list_type <> 'ARRAY' THEN {_reason("bad_campaign_list")}
                     WHEN len(given) = 0 THEN {_reason("no_campaign")}
-                    WHEN NOT list_bool_and(list_transform(given, lambda x: tl_valid_id(x))) THEN {_reason("bad_campaign")}
+                    WHEN NOT list_bool_and(list_transform(given, lambda x: tl_valid_id(x)))
+                        THEN {_reason("bad_campaign")}
                     WHEN to_keys IS NULL THEN {_reason("no_to")}
                     WHEN NOT coalesce(list_bool_and(list_transform(to_keys, lambda k: k IN ({kinds}))), true)
                         THEN {_reason("bad_kind")}
-                    WHEN NOT coalesce(list_bool_and(list_transform(to_values, lambda v: json_type(v) = 'ARRAY')), true)
+                    WHEN NOT coalesce(list_bool_and(list_transform(to_values,
+                        lambda v: json_type(v) = 'ARRAY')), true)
                         THEN {_reason("bad_to_list")}
                     WHEN NOT coalesce(list_bool_and(list_transform(to_values,
                             lambda v: coalesce(list_bool_and(list_transform(json_extract(v, '$[*]'),
-                                                                            lambda x: tl_readable(x))), true))), true)
+                                                                            lambda x: tl_readable(x))),
+                                                                                true))), true)
                         THEN {_reason("bad_to_value")}
                     WHEN coalesce(list_sum(list_transform(to_values, lambda v: json_array_length(v))), 0) = 0
                         THEN {_reason("empty_to")}
@@ -238,7 +245,8 @@ def _pairs(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """CREATE OR REPLACE TEMP TABLE tl_tos AS
         WITH kinds AS (
-            SELECT line, el, unnest(to_keys) AS kind, unnest(to_values) AS v, generate_subscripts(to_keys, 1) AS kpos
+            SELECT line, el, unnest(to_keys) AS kind, unnest(to_values) AS v, generate_subscripts(to_keys,
+                1) AS kpos
             FROM tl_chk WHERE len(to_keys) > 0),
         items AS (
             SELECT line, el, kind, kpos,
@@ -246,7 +254,8 @@ def _pairs(con: duckdb.DuckDBPyConnection) -> None:
                    generate_subscripts(CASE WHEN json_type(v) = 'ARRAY' THEN json_extract(v, '$[*]')
                                             ELSE [v] END, 1) AS vpos
             FROM kinds)
-        SELECT line, el, kpos * 1000000 + vpos AS pos, kind, tl_text(x) AS value FROM items WHERE tl_readable(x)"""
+        SELECT line, el, kpos * 1000000 + vpos AS pos, kind, tl_text(x) AS value FROM items
+            WHERE tl_readable(x)"""
     )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE targets AS

@@ -33,7 +33,7 @@ class EngineInputs:
 
 @dataclass(frozen=True, slots=True)
 class EngineOutput:
-    """``outcomes`` in OUTCOMES_SCHEMA (sorted by line, recipient); ``messages`` in MESSAGES_SCHEMA or None."""
+    """``outcomes`` (OUTCOMES_SCHEMA, sorted by line, recipient); ``messages`` (MESSAGES_SCHEMA) or None."""
 
     outcomes: pl.DataFrame
     messages: pl.DataFrame | None

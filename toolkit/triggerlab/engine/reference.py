@@ -6,6 +6,8 @@ fast. Each ``_rule_*`` function mirrors one row of the rule table; spec/semantic
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -76,8 +78,8 @@ class Reference:
         for batch_line in lines:
             recipient = 0
             for target in expand(batch_line, self.settings):
-                matched = self._matches(target)
-                for index in matched or [None]:
+                matched: list[int | None] = list(self._matches(target)) or [None]
+                for index in matched:
                     profile = None if index is None else self.profiles[index]
                     identity = target.value if profile is None else str(profile["identity"])
                     rows.append(Row(target, recipient, profile, identity))
@@ -109,7 +111,9 @@ class Reference:
         if end is not None and received_at >= end:
             return row.stop("campaign_inactive", common.INACTIVE_LATE)
         if row.profile is None:
-            return row.stop("unknown_user", common.unknown_user_prefix(target.kind or "") + (target.value or ""))
+            return row.stop(
+                "unknown_user", common.unknown_user_prefix(target.kind or "") + (target.value or "")
+            )
         if not self.in_segment(campaign, row.profile, received_at):
             return row.stop("not_in_segment", common.NOT_IN_SEGMENT)
         system = self.settings.system_control_group
@@ -126,7 +130,9 @@ class Reference:
         results = (self._passes(rule, profile, received_at) for rule in filters)
         return all(results) if campaign.audience.match == "all" else any(results)
 
-    def _passes(self, rule: PropertyFilter | EventFilter, profile: dict[str, Any], received_at: datetime) -> bool:
+    def _passes(
+        self, rule: PropertyFilter | EventFilter, profile: dict[str, Any], received_at: datetime
+    ) -> bool:
         if isinstance(rule, PropertyFilter):
             return matches(rule, profile.get(rule.property))
         earliest = None if rule.within is None else parse_duration(rule.within).add_to(received_at, -1)
@@ -199,20 +205,29 @@ class Reference:
 
     def deliver(self, rows: list[Row]) -> None:
         delivered: list[tuple[str, str, str, datetime]] = [
-            (entry["identity"], entry["channel"], entry["campaign_id"], entry["sent_at"]) for entry in self.history
+            (entry["identity"], entry["channel"], entry["campaign_id"], entry["sent_at"])
+            for entry in self.history
         ]
         waiting = [row for row in rows if row.status is None]
-        waiting.sort(key=lambda row: (row.delivery_at, row.target.received_at, row.target.line, row.recipient))
+        waiting.sort(
+            key=lambda row: (row.delivery_at, row.target.received_at, row.target.line, row.recipient)
+        )
         for row in waiting:
             campaign = self.inputs.campaigns[row.campaign_id or ""]
             when = row.delivery_at
             assert when is not None
-            mine = [(channel, cid, at) for user, channel, cid, at in delivered if user == row.identity and at <= when]
+            mine = [
+                (channel, cid, at)
+                for user, channel, cid, at in delivered
+                if user == row.identity and at <= when
+            ]
             gap = parse_duration(campaign.delivery.min_gap).seconds
             if gap and any(cid == campaign.id and (when - at).total_seconds() < gap for _, cid, at in mine):
                 row.stop("not_reeligible", common.not_reeligible(campaign))
                 continue
-            full = next((cap for cap in common.caps_for(campaign, self.settings) if self._full(cap, row, mine)), None)
+            full = next(
+                (cap for cap in common.caps_for(campaign, self.settings) if self._full(cap, row, mine)), None
+            )
             if full is not None:
                 row.stop("frequency_capped", common.cap_reason(full))
                 continue
@@ -265,17 +280,20 @@ def _average(events: list[dict[str, Any]], prop: str) -> Decimal:
     return _total(events, prop) / len(events) if events else Decimal(0)
 
 
+_COMPARE: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "equals": operator.eq,
+}
+
+
 def _bound_holds(aggregate: Any, value: Decimal) -> bool:
-    checks = {
-        "gt": lambda bound: value > bound,
-        "gte": lambda bound: value >= bound,
-        "lt": lambda bound: value < bound,
-        "lte": lambda bound: value <= bound,
-        "equals": lambda bound: value == bound,
-    }
+    """Every bound of a sum or average holds (bounds compare as the decimals they are written as)."""
     return all(
-        check(Decimal(repr(getattr(aggregate, key))))
-        for key, check in checks.items()
+        compare(value, Decimal(repr(getattr(aggregate, key))))
+        for key, compare in _COMPARE.items()
         if getattr(aggregate, key) is not None
     )
 
@@ -305,7 +323,9 @@ def run_reference(lines: list[BatchLine], inputs: EngineInputs) -> EngineOutput:
     engine.deliver(rows)
     for row in rows:
         engine.convert(row)
-    return EngineOutput(_outcomes(rows), _messages(rows, inputs), zone_warnings(inputs.profiles, inputs.settings))
+    return EngineOutput(
+        _outcomes(rows), _messages(rows, inputs), zone_warnings(inputs.profiles, inputs.settings)
+    )
 
 
 def _outcomes(rows: list[Row]) -> pl.DataFrame:
@@ -322,7 +342,9 @@ def _outcomes(rows: list[Row]) -> pl.DataFrame:
             "bucket": row.bucket,
             "delivery_at": row.delivery_at,
             "delivery_local": None if row.delivery_at is None else local_iso(row.delivery_at, row.zone),
-            "delayed": None if row.delivery_at is None else row.delivery_at > (row.target.received_at or row.delivery_at),
+            "delayed": None
+            if row.delivery_at is None
+            else row.delivery_at > (row.target.received_at or row.delivery_at),
             "missing_keys": row.missing_keys,
             "converted": row.converted,
         }

@@ -52,7 +52,11 @@ def _as_instant(frame: pl.DataFrame, column: str, what: str) -> pl.DataFrame:
     dtype = frame.schema[column]
     if isinstance(dtype, pl.Datetime):
         series = frame[column]
-        utc = series.dt.replace_time_zone("UTC") if dtype.time_zone is None else series.dt.convert_time_zone("UTC")
+        utc = (
+            series.dt.replace_time_zone("UTC")
+            if dtype.time_zone is None
+            else series.dt.convert_time_zone("UTC")
+        )
         return frame.with_columns(utc.dt.cast_time_unit("us").alias(column))
     if dtype == pl.Date:
         return frame.with_columns(pl.col(column).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
@@ -86,7 +90,9 @@ def load_events(source: TableSource | None) -> pl.DataFrame:
 
 def load_history(source: TableSource | None) -> pl.DataFrame:
     if source is None:
-        schema = {"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": _UTC}
+        schema = pl.Schema(
+            {"identity": pl.String(), "channel": pl.String(), "campaign_id": pl.String(), "sent_at": _UTC}
+        )
         return pl.DataFrame(schema=schema)
     frame = read_table(source, "history")
     _require(frame, "history", ("identity", "channel", "campaign_id", "sent_at"))
