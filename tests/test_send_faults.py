@@ -20,7 +20,7 @@ from triggerlab.delivery import (
 FAULTS = [
     Answer(500, b'{"error": "boom"}'),
     Answer(429, b"{}", headers={"Retry-After": "0"}),
-    Answer(200, delay=1.0),  # answered only after the client gave up (timeout 0.2 s)
+    Answer(200, delay=1.5),  # answered only after the client gave up (timeout 0.5 s)
     Answer(reset=True),
 ]
 
@@ -57,7 +57,7 @@ def test_every_message_ends_sent_or_dead_and_none_is_lost() -> None:
             )
             for n in range(400)
         ]
-        transport = WebhookTransport(timeout=0.2, allow_networks=["127.0.0.0/8"])
+        transport = WebhookTransport(timeout=0.5, allow_networks=["127.0.0.0/8"])
         retry = RetryPolicy(max_attempts=15, base=0.005, cap=0.05)
         summary = asyncio.run(deliver(messages, transport, log=log, retry=retry, concurrency=32, seed=1))
 
@@ -73,10 +73,16 @@ def test_every_message_ends_sent_or_dead_and_none_is_lost() -> None:
     # Each sent message was acknowledged exactly once: no retry after a success.
     assert set(flaky.acknowledged) == sent_keys
     assert set(flaky.acknowledged.values()) == {1}
-    # Every injected fault cost exactly one logged failed attempt and one retry, and nothing else did.
-    assert summary.retries == sum(flaky.faults.values())
+    # Every failed attempt is logged and retried. Each injected HTTP error cost exactly one; a loaded machine
+    # may add a timeout of its own, never an HTTP error.
     failed_attempts = log.con.execute("SELECT count(*) FROM delivery_log WHERE state = 'failed'").fetchall()
     assert failed_attempts == [(summary.retries,)]
+    assert summary.retries >= sum(flaky.faults.values())
+    http_errors = log.con.execute(
+        "SELECT response_code, count(*) FROM delivery_log WHERE state = 'failed' AND response_code IS NOT NULL "
+        "GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert http_errors == [(429, flaky.faults[1]), (500, flaky.faults[0])]
     reasons = log.con.execute(
         "SELECT DISTINCT regexp_replace(reason, ':.*', '') FROM delivery_log WHERE state = 'failed' ORDER BY 1"
     ).fetchall()

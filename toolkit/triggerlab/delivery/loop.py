@@ -22,7 +22,7 @@ from triggerlab.delivery.log import DeliveryLog, LogRow
 from triggerlab.delivery.message import OutgoingMessage
 from triggerlab.delivery.pacing import RateLimiter, RetryPolicy
 from triggerlab.delivery.transport import Transport
-from triggerlab.errors import DeliveryRejected, SendError, TransportError
+from triggerlab.errors import DeliveryRejected, TransportError
 
 __all__ = ["DeliverySummary", "deliver"]
 
@@ -97,14 +97,21 @@ class _Writer:
             self.flush()
 
 
+#: a message waiting for a worker: the message, attempts before this run, attempts so far in this run
+_Item = tuple[OutgoingMessage, int, int]
+
+
 class _Run:
+    """A fixed pool of workers taking messages from a queue (no task per message: at thousands of messages a
+    second, creating and scheduling a task each costs a quarter of the CPU an HTTP request does). A message
+    to retry goes back on the queue after its back-off, so a waiting message holds no worker."""
+
     def __init__(
         self,
         transport: Transport,
         writer: _Writer,
         summary: DeliverySummary,
         *,
-        concurrency: int,
         rate: float | None,
         retry: RetryPolicy,
         rng: random.Random,
@@ -113,12 +120,15 @@ class _Run:
         self.transport = transport
         self.writer = writer
         self.summary = summary
-        self.in_flight = asyncio.Semaphore(concurrency)
         self.limiter = RateLimiter(rate)
         self.retry = retry
-        self.stopped = False
         self.rng = rng
         self.advance = advance
+        self.queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self.unsettled = 0
+        self.feeding = True
+        self.failure: BaseException | None = None
+        self.changed = asyncio.Event()
 
     def row(
         self, m: OutgoingMessage, state: str, attempts: int, code: int | None, reason: str | None
@@ -137,38 +147,69 @@ class _Run:
             reason,
         )
 
-    async def one(self, m: OutgoingMessage, earlier: int) -> None:
-        attempt = 0
-        while True:
+    def add(self, m: OutgoingMessage, earlier: int) -> None:
+        self.unsettled += 1
+        self.queue.put_nowait((m, earlier, 0))
+
+    def _settle(
+        self, m: OutgoingMessage, state: str, attempts: int, code: int | None, reason: str | None
+    ) -> None:
+        self.writer.add(self.row(m, state, attempts, code, reason))
+        if state == "sent":
+            self.summary.sent += 1
+        elif state == "dead":
+            self.summary.dead += 1
+        else:
+            self.summary.failed += 1
+        self.advance(1)
+        self.unsettled -= 1
+        self.changed.set()
+
+    def _requeue(self, item: _Item) -> None:
+        if self.failure is None:
+            self.queue.put_nowait(item)
+
+    def _stop(self, error: BaseException) -> None:
+        # Set before this worker yields, so no other worker starts a message after a run-stopping error.
+        self.failure = self.failure or error
+        self.changed.set()
+
+    async def worker(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.failure is None:
+            m, earlier, attempt = await self.queue.get()
             await self.limiter.wait()
+            if self.failure is not None:
+                return
             attempt += 1
             try:
-                async with self.in_flight:
-                    if self.stopped:
-                        return
-                    receipt = await self.transport.deliver(m)
+                receipt = await self.transport.deliver(m)
             except DeliveryRejected as exc:
-                self.writer.add(self.row(m, "dead", earlier + attempt, exc.status_code, exc.message))
-                self.summary.dead += 1
-                break
+                self._settle(m, "dead", earlier + attempt, exc.status_code, exc.message)
             except TransportError as exc:
                 if attempt >= self.retry.max_attempts:
                     reason = f"gave up after {attempt} attempts in this run: {exc.message}"
-                    self.writer.add(self.row(m, "failed", earlier + attempt, exc.status_code, reason))
-                    self.summary.failed += 1
-                    break
-                self.writer.add(self.row(m, "failed", earlier + attempt, exc.status_code, exc.message))
-                self.summary.retries += 1
-                await asyncio.sleep(self.retry.delay(attempt, exc.retry_after, self.rng))
-                continue
-            except SendError:
-                # Set before this task yields, so no message waiting for a slot starts after the error.
-                self.stopped = True
-                raise
-            self.writer.add(self.row(m, "sent", earlier + attempt, receipt.status_code, None))
-            self.summary.sent += 1
-            break
-        self.advance(1)
+                    self._settle(m, "failed", earlier + attempt, exc.status_code, reason)
+                else:
+                    self.writer.add(self.row(m, "failed", earlier + attempt, exc.status_code, exc.message))
+                    self.summary.retries += 1
+                    delay = self.retry.delay(attempt, exc.retry_after, self.rng)
+                    loop.call_later(delay, self._requeue, (m, earlier, attempt))
+            except (
+                Exception
+            ) as exc:  # a SendError that stops the run, or a bug: either way, stop and re-raise
+                self._stop(exc)
+                return
+            else:
+                self._settle(m, "sent", earlier + attempt, receipt.status_code, None)
+
+    async def settled_down_to(self, count: int) -> None:
+        """Wait until at most ``count`` messages are unsettled; raise the run's failure if it stops first."""
+        while self.unsettled > count and self.failure is None:
+            self.changed.clear()
+            await self.changed.wait()
+        if self.failure is not None:
+            raise self.failure
 
 
 async def deliver(
@@ -211,53 +252,29 @@ async def deliver(
             earlier[m.key] = attempts
     limit = min(concurrency, transport.max_concurrency or concurrency)
     writer = _Writer(log, batch_size)
-    # Tasks alive at once, counting those asleep before a retry: enough to keep ``limit`` requests busy
-    # while others wait out a back-off, without creating a task per message up front.
-    window = asyncio.Semaphore(limit * 4)
+    # Messages taken on at once (in flight, queued, or waiting out a back-off): enough to keep every worker
+    # busy while some wait, few enough that a huge batch is not all marked pending up front.
+    window = max(batch_size, limit * 4)
     with tqdm(total=len(todo), disable=not progress, unit="msg", desc=f"send via {transport.name}") as bar:
         run = _Run(
-            transport,
-            writer,
-            summary,
-            concurrency=limit,
-            rate=rate,
-            retry=retry,
-            rng=random.Random(seed),
-            advance=bar.update,
+            transport, writer, summary, rate=rate, retry=retry, rng=random.Random(seed), advance=bar.update
         )
-        tasks: set[asyncio.Task[None]] = set()
-        failure: list[BaseException] = []
-
-        def done(task: asyncio.Task[None]) -> None:
-            tasks.discard(task)
-            window.release()
-            error = None if task.cancelled() else task.exception()
-            if error is not None:
-                failure.append(error)
-
         await transport.open()
         flusher = asyncio.create_task(writer.every(flush_interval))
+        workers = [asyncio.create_task(run.worker()) for _ in range(limit)]
         try:
             pending = list(todo.values())
             for start in range(0, len(pending), batch_size):
                 chunk = pending[start : start + batch_size]
+                await run.settled_down_to(window - len(chunk))
                 log.append([run.row(m, "pending", earlier[m.key], None, None) for m in chunk])
                 for m in chunk:
-                    await window.acquire()
-                    if failure:
-                        raise failure[0]
-                    task = asyncio.create_task(run.one(m, earlier[m.key]))
-                    tasks.add(task)
-                    task.add_done_callback(done)
-            while tasks and not failure:
-                await asyncio.wait(set(tasks), return_when=asyncio.FIRST_EXCEPTION)
-            if failure:
-                # Stop at once: the messages not yet handed over stay pending for the next run.
-                raise failure[0]
+                    run.add(m, earlier[m.key])
+            await run.settled_down_to(0)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
             flusher.cancel()
             await asyncio.gather(flusher, return_exceptions=True)
             writer.flush()
