@@ -252,9 +252,9 @@ async def deliver(
             earlier[m.key] = attempts
     limit = min(concurrency, transport.max_concurrency or concurrency)
     writer = _Writer(log, batch_size)
-    # Messages taken on at once (in flight, queued, or waiting out a back-off): enough to keep every worker
-    # busy while some wait, few enough that a huge batch is not all marked pending up front.
-    window = max(batch_size, limit * 4)
+    # Messages taken on at once (in flight, queued, or waiting out a back-off): two batches, so the next one
+    # is marked pending while the last is still going out, and a huge batch is not all marked up front.
+    window = max(2 * batch_size, limit * 4)
     with tqdm(total=len(todo), disable=not progress, unit="msg", desc=f"send via {transport.name}") as bar:
         run = _Run(
             transport, writer, summary, rate=rate, retry=retry, rng=random.Random(seed), advance=bar.update
