@@ -54,74 +54,16 @@ ZONES: dict[str, tuple[tuple[str, ...], int]] = {
 # Names zoneinfo does not know: they fall back to the workspace zone and are reported as warnings.
 INVALID_ZONES = ("Asia/Mumbai", "America/NewYork")
 
-FIRST = [
-    "Aarav",
-    "Aditi",
-    "Ananya",
-    "Arjun",
-    "Diya",
-    "Ishaan",
-    "Kavya",
-    "Meera",
-    "Neha",
-    "Priya",
-    "Rahul",
-    "Riya",
-    "Rohan",
-    "Sanjay",
-    "Sneha",
-    "Vikram",
-    "Emma",
-    "Liam",
-    "Olivia",
-    "Noah",
-    "Sophia",
-    "Lucas",
-    "Mia",
-    "Ethan",
-    "Hannah",
-    "Felix",
-    "Lena",
-    "Omar",
-    "Layla",
-    "Wei",
-    "Mei",
-    "Chloe",
-    "Jack",
-    "Ana",
-    "Pedro",
-]
-LAST = [
-    "Sharma",
-    "Patel",
-    "Iyer",
-    "Reddy",
-    "Nair",
-    "Gupta",
-    "Singh",
-    "Mehta",
-    "Rao",
-    "Kapoor",
-    "Smith",
-    "Johnson",
-    "Brown",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Müller",
-    "Schmidt",
-    "Weber",
-    "Khan",
-    "Haddad",
-    "Tan",
-    "Lim",
-    "Wong",
-    "Taylor",
-    "Wilson",
-    "Silva",
-    "Santos",
-    "Costa",
-]
+# word lists read better as text than as lists of quoted words
+FIRST = (  # noqa: SIM905
+    "Aarav Aditi Ananya Arjun Diya Ishaan Kavya Meera Neha Priya Rahul Riya Rohan Sanjay Sneha Vikram "
+    "Emma Liam Olivia Noah Sophia Lucas Mia Ethan Hannah Felix Lena Omar Layla Wei Mei Chloe Jack Ana "
+    "Pedro"
+).split()
+LAST = (  # noqa: SIM905
+    "Sharma Patel Iyer Reddy Nair Gupta Singh Mehta Rao Kapoor Smith Johnson Brown Garcia Miller Davis "
+    "Müller Schmidt Weber Khan Haddad Tan Lim Wong Taylor Wilson Silva Santos Costa"
+).split()
 CATEGORIES = ("Shoes", "Electronics", "Apparel", "Books", "Home", "Beauty")
 PRODUCTS = {
     "Shoes": ("Trail Runner 2", "City Sneaker", "Court Classic"),
