@@ -7,10 +7,12 @@ A thin front: it reads and checks the inputs, runs one of the two engines (``duc
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from types import ModuleType
+from typing import Any, Literal
 
 import polars as pl
 
@@ -163,3 +165,15 @@ def simulate(
         history_allotted=_history_allotted(inputs.history, chosen),
         messages=output.messages,
     )
+
+
+class _CallableModule(ModuleType):
+    """``import triggerlab.simulate`` binds the package attribute ``simulate`` to this module, shadowing the
+    function ``triggerlab`` exports under the same name; calling the module calls the function, so
+    ``triggerlab.simulate(...)`` works whichever was bound first."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> SimulationResult:
+        return simulate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -135,7 +135,10 @@ class DuckEngine:
     # ---- rows: targets x matching profiles ------------------------------------------------------------
 
     def rows(self) -> None:
-        kinds = [k for k in TO_KINDS if k in self.profile_schema]
+        used = {
+            kind for (kind,) in self.sql("SELECT DISTINCT kind FROM targets WHERE invalid IS NULL").fetchall()
+        }
+        kinds = [k for k in TO_KINDS if k in self.profile_schema and k in used] or ["identity"]
         keys = " UNION ALL ".join(
             f"SELECT '{k}' AS kind, CAST({quote_name(k)} AS VARCHAR) AS value, __pidx AS pidx FROM prof"
             f" WHERE {quote_name(k)} IS NOT NULL"
@@ -385,15 +388,20 @@ class DuckEngine:
                 SELECT s.* REPLACE (coalesce(s.status, d.status) AS status,
                                     CASE WHEN s.status IS NULL THEN d.reason ELSE s.reason END AS reason)
                 FROM s4 s LEFT JOIN decided d USING (rid)),
-            conv AS (
-                SELECT f.rid, bool_or(e.identity IS NOT NULL) AS converted
+            grouped AS (
+                SELECT f.rid, f.identity, c.goal_event, f.received_at,
+                       CASE WHEN c.goal_mo IS NOT NULL THEN f.received_at + to_months(c.goal_mo)
+                            ELSE f.received_at + to_seconds(c.goal_s) END AS closes
                 FROM final f JOIN camps c USING (campaign_id)
-                LEFT JOIN events e ON e.identity = f.identity AND e.event = c.goal_event
-                    AND e.ts > f.received_at
-                     AND e.ts <= CASE WHEN c.goal_mo IS NOT NULL THEN f.received_at + to_months(c.goal_mo)
-                                      ELSE f.received_at + to_seconds(c.goal_s) END
-                WHERE f.status IN ('sent', 'control') AND c.goal_event IS NOT NULL
-                GROUP BY f.rid)
+                WHERE f.status IN ('sent', 'control') AND c.goal_event IS NOT NULL),
+            goal_events AS (
+                SELECT identity, event, ts FROM events
+                WHERE event IN (SELECT goal_event FROM camps) AND identity IN (SELECT identity FROM grouped)),
+            conv AS (
+                -- the first goal event after the trigger converts the row exactly when it is in the window
+                SELECT g.rid, coalesce(e.ts <= g.closes, false) AS converted
+                FROM grouped g ASOF LEFT JOIN goal_events e
+                    ON e.identity = g.identity AND e.event = g.goal_event AND g.received_at < e.ts)
             SELECT f.request_id, f.line::BIGINT AS line, f.recipient::BIGINT AS recipient, f.campaign_id,
                 f.identity,
                    f.received_at, f.status, f.reason, f.bucket, f.delivery_at,
