@@ -4,6 +4,9 @@ A webhook URL is rendered from a template and so may carry payload text; without
 make the sender call a service on the sender's own network (SSRF). Targets that resolve to private,
 loopback, link-local, multicast, reserved or unspecified addresses are refused unless the address is inside a
 network the operator allowed explicitly (``allow_networks``, e.g. ``["127.0.0.0/8"]`` in tests).
+Redirects are not followed. Known limit: a host is resolved here once per run and again by the HTTP client
+when it connects, so a DNS answer that changes in between (rebinding) is not caught; where triggers are
+hostile, also restrict the sender's egress.
 """
 
 from __future__ import annotations
