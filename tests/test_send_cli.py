@@ -124,7 +124,10 @@ def test_input_errors_exit_2(
     assert (
         main(["send", FITNESS, "--triggers", str(batch), "--via", "smtp", "--workspace", str(workspace)]) == 2
     )
-    assert capsys.readouterr().err == "triggerlab: campaign 1750575722 is a push campaign; smtp sends email\n"
+    assert (
+        capsys.readouterr().err
+        == "triggerlab: campaign 1750575722 is a push campaign; --via smtp sends email campaigns\n"
+    )
     for name in ("CLEVERTAP_ACCOUNT_ID", "CLEVERTAP_PASSCODE", "CLEVERTAP_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     assert main(send(batch, workspace, "--live", "--base-url", "http://127.0.0.1:9")) == 2
