@@ -184,7 +184,8 @@ def send(
     for campaign in chosen:
         if channel is not None and campaign.channel != channel:
             raise InputError(
-                f"campaign {campaign.id} is a {campaign.channel} campaign; --via {via} sends {channel} campaigns"
+                f"campaign {campaign.id} is a {campaign.channel} campaign;"
+                f" --via {via} sends {channel} campaigns"
             )
     workspace = Path(workspace)
     ws = Workspace(workspace) if live else None
