@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["OutgoingMessage", "Receipt", "idempotency_key"]
@@ -38,8 +38,7 @@ class OutgoingMessage:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """The receiver's acknowledgement: its status code (250 for SMTP) and a short detail."""
+    """The receiver's acknowledgement: its status code (250 for SMTP; None for a dry run) and a short note."""
 
     status_code: int | None
     detail: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
