@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -127,10 +126,6 @@ class DeliveryLog:
     @classmethod
     def memory(cls) -> DeliveryLog:
         return cls(connect(":memory:"))
-
-    @classmethod
-    def open(cls, path: str | Path) -> DeliveryLog:
-        return cls(connect(path))
 
     def append(self, rows: Sequence[LogRow]) -> None:
         """Append state changes in one statement (one commit: all of them or none survive a crash)."""
