@@ -10,6 +10,9 @@ import pytest
 from tests.conftest import SAMPLE
 from tests.send_receivers import Answer, HttpReceiver
 from triggerlab.cli import main
+from triggerlab.delivery import SmtpTransport
+from triggerlab.delivery.api import send as send_api
+from triggerlab.errors import InputError
 from triggerlab.files import load_campaign, save_campaign
 
 FITNESS = str(SAMPLE / "campaigns" / "fitness_milestone.yaml")
@@ -180,3 +183,15 @@ def test_a_live_webhook_send_from_the_command_line(
         assert main(argv) == 0
     assert sorted(json.loads(q.body)["identity"] for q in r.requests) == ["u1", "u2"]
     assert capsys.readouterr().out == "sent 2, failed 0, dead 0, skipped by rule 1 (not_in_segment 1)\n"
+
+
+def test_an_injected_transport_must_carry_the_channel(batch: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"^SmtpTransport does not carry clevertap messages$"):
+        send_api(
+            FITNESS,
+            triggers=batch,
+            via="clevertap",
+            live=True,
+            transport=SmtpTransport(),
+            workspace=tmp_path / "w",
+        )

@@ -223,6 +223,8 @@ def send(
             transport = transport if isinstance(transport, DryRunTransport) else DryRunTransport()
         elif transport is None:
             transport = make_transport(via, **(transport_options or {}))
+        elif (channel or "clevertap") not in transport.channels:
+            raise InputError(f"{type(transport).__name__} does not carry {channel or 'clevertap'} messages")
         summary = DeliverySummary(skipped=outgoing.skipped, deferred=outgoing.deferred, dry_run=not live)
         return _run(
             deliver(
