@@ -103,6 +103,7 @@ class DuckEngine:
         self.con = connect(threads=threads)
         self.tracer = tracer
         self._arrow: dict[str, object] = {}
+        self._filters: list[str] = []
         self.con.execute("SET TimeZone = 'UTC'")
         profiles = inputs.profiles.with_row_index("__pidx").with_columns(pl.col("__pidx").cast(pl.Int64))
         self.profile_schema = inputs.profiles.schema
@@ -120,6 +121,14 @@ class DuckEngine:
         self.con.register(f"{name}_frame", frame.to_arrow())
         self.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
         self.con.unregister(f"{name}_frame")
+
+    def drop(self, *tables: str) -> None:
+        """Free a stage's tables once the next stage holds what it needs (peak memory: the largest stage)."""
+        for table in tables:
+            self.sql(f"DROP TABLE IF EXISTS {table}")
+
+    def filter_tables(self) -> list[str]:
+        return [table for name in self._filters for table in (name, f"{name}_ev")]
 
     def sql(self, statement: str, params: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
         if self.tracer is not None:
@@ -211,7 +220,6 @@ class DuckEngine:
               AND (c.sched_start IS NULL OR r.received_at >= c.sched_start)
               AND (c.sched_end IS NULL OR r.received_at < c.sched_end)"""
         )
-        self._filters: list[str] = []
         parts = [self._segment(cid, c) for cid, c in self.inputs.campaigns.items() if c.audience.filters]
         segment = (
             " UNION ALL ".join(parts)
@@ -302,7 +310,7 @@ class DuckEngine:
         self._table("rendered", rendered)
         self.sql(
             """CREATE OR REPLACE TEMP TABLE s3 AS
-            SELECT s.* REPLACE (coalesce(s.status, r.r_status) AS status,
+            SELECT s.* EXCLUDE (payload) REPLACE (coalesce(s.status, r.r_status) AS status,
                                 CASE WHEN s.status IS NULL THEN r.r_reason ELSE s.reason END AS reason),
                    r.missing_keys, r.fields
             FROM s2 s LEFT JOIN rendered r USING (rid)"""
@@ -312,11 +320,11 @@ class DuckEngine:
     def schedule(self) -> None:
         bounds = self.sql(
             """SELECT min(t)::DATE, max(t)::DATE FROM (
-                SELECT received_at AS t FROM rows UNION ALL SELECT sent_at FROM history)"""
+                SELECT received_at AS t FROM s3 UNION ALL SELECT sent_at FROM history)"""
         ).fetchone()
         assert bounds is not None
         zones = {self.inputs.settings.timezone}
-        zones |= {z for (z,) in self.sql("SELECT DISTINCT zone FROM rows").fetchall()}
+        zones |= {z for (z,) in self.sql("SELECT DISTINCT zone FROM s3").fetchall()}
         first, last = bounds
         if first is not None:
             build_offsets(self.con, sorted(zones), first, last)
@@ -450,11 +458,17 @@ def run_duck(
     engine = DuckEngine(inputs, threads=threads, tracer=tracer)
     try:
         requests = load_targets(engine.con, source, inputs.settings, at)
+        engine.drop("tl_src", "tl_raw", "tl_req", "tl_line", "tl_el", "tl_chk", "tl_ids", "tl_tos")
         engine.rows()
+        engine.drop("targets")
         engine.stateless()
+        engine.drop("rows", "seg_cand", "seg", *engine.filter_tables())
         engine.allot()
+        engine.drop("s1", "allot")
         engine.render(progress)
+        engine.drop("s2", "at9", "rendered")
         engine.schedule()
+        engine.drop("s3", "at10", "sched")
         engine.deliver()
         outcomes = _conform(engine.outcomes(), OUTCOMES_SCHEMA)
         messages = engine.messages()
