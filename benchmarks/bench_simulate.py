@@ -176,6 +176,7 @@ def run_one(args: argparse.Namespace) -> None:
         settings=settings,
         engine=args.engine,
         progress=False,
+        memory_limit=args.memory_limit if args.engine == "duck" else None,
     )
     seconds = time.perf_counter() - started
     rows = result.outcomes.height
@@ -212,6 +213,8 @@ def _measure(args: argparse.Namespace, size: str, engine: str) -> dict[str, floa
         str(args.events),
         "--reference-rows",
         str(args.reference_rows),
+        "--memory-limit",
+        args.memory_limit,
     ]
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode:
@@ -234,6 +237,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=20_000_000)
     parser.add_argument("--reference-rows", type=int, default=10_000, help="reference engine subsample")
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "triggerlab-bench"))
+    parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit (it spills past it)")
     parser.add_argument("--one", choices=sorted(SIZES), help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="duck", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -67,6 +67,7 @@ def run_engine(
     at: datetime | None,
     engine: Engine,
     progress: bool = False,
+    memory_limit: str | None = None,
 ) -> tuple[int, EngineOutput]:
     """Run one engine; returns (requests, output)."""
     if engine == "reference":
@@ -78,7 +79,7 @@ def run_engine(
         raise InputError(f"engine must be duck or reference (got {engine!r})")
     from triggerlab.engine.duck import run_duck
 
-    return run_duck(triggers, inputs, at=at, progress=progress)
+    return run_duck(triggers, inputs, at=at, progress=progress, memory_limit=memory_limit)
 
 
 def _goal_events(
@@ -132,6 +133,7 @@ def simulate(
     render: RenderMode = "static",
     engine: Engine = "duck",
     progress: bool = True,
+    memory_limit: str | None = None,
 ) -> SimulationResult:
     """Forecast a batch of trigger requests: one outcome row per recipient, and the funnel, timeline, uplift.
 
@@ -139,7 +141,8 @@ def simulate(
     a Parquet/CSV file or a polars frame with ``id, received_at, body``. Tables: paths (CSV, Parquet, JSON
     Lines), polars frames or DuckDB relations. ``at``: the time of bare requests. ``render``: ``static``
     renders only campaigns whose rows can fail rendering; ``sample`` also keeps the first rendered messages
-    per campaign; ``all`` renders every row reaching rule 9.
+    per campaign; ``all`` renders every row reaching rule 9. ``memory_limit`` (like ``"4GB"``) bounds the
+    DuckDB engine's own memory: past it, DuckDB spills to disk.
     """
     if render not in ("static", "sample", "all"):
         raise InputError(f"render must be static, sample or all (got {render!r})")
@@ -154,7 +157,9 @@ def simulate(
         history=load_history(history),
         render=render,
     )
-    requests, output = run_engine(triggers, inputs, at=_instant(at), engine=engine, progress=progress)
+    requests, output = run_engine(
+        triggers, inputs, at=_instant(at), engine=engine, progress=progress, memory_limit=memory_limit
+    )
     return SimulationResult(
         outcomes=output.outcomes,
         campaigns=list(chosen.values()),

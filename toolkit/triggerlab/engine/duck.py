@@ -97,10 +97,18 @@ def _campaign_rows(inputs: EngineInputs) -> pl.DataFrame:
 
 class DuckEngine:
     def __init__(
-        self, inputs: EngineInputs, *, threads: int | None = None, tracer: Tracer | None = None
+        self,
+        inputs: EngineInputs,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.inputs = inputs
         self.con = connect(threads=threads)
+        if memory_limit is not None:
+            # past the limit DuckDB spills to its temp directory instead of growing
+            self.con.execute("SET memory_limit = $limit", {"limit": memory_limit})
         self.tracer = tracer
         self._arrow: dict[str, object] = {}
         self._filters: list[str] = []
@@ -452,13 +460,16 @@ def run_duck(
     at: datetime | None = None,
     progress: bool = False,
     threads: int | None = None,
+    memory_limit: str | None = None,
     tracer: Tracer | None = None,
 ) -> tuple[int, EngineOutput]:
-    """Decide every row of a batch with DuckDB; returns (requests, output)."""
-    engine = DuckEngine(inputs, threads=threads, tracer=tracer)
+    """Decide every row of a batch with DuckDB; returns (requests, output).
+
+    ``memory_limit`` (DuckDB's setting, like ``"4GB"``) bounds DuckDB's own memory; it spills past it.
+    """
+    engine = DuckEngine(inputs, threads=threads, memory_limit=memory_limit, tracer=tracer)
     try:
         requests = load_targets(engine.con, source, inputs.settings, at)
-        engine.drop("tl_src", "tl_raw", "tl_req", "tl_line", "tl_el", "tl_chk", "tl_ids", "tl_tos")
         engine.rows()
         engine.drop("targets")
         engine.stateless()

@@ -295,9 +295,13 @@ def load_targets(
         else:
             _raw_lines(con, path)
             _jsonl_requests(con, at)
-    _elements(con)
-    _problems(con, settings)
-    _pairs(con)
     row = con.execute("SELECT count(*) FROM tl_req").fetchone()
     assert row is not None
+    # each stage is dropped once the next holds what it needs: at 10M lines each one is gigabytes
+    _elements(con)
+    con.execute("DROP TABLE tl_req; DROP TABLE IF EXISTS tl_src; DROP TABLE IF EXISTS tl_raw")
+    _problems(con, settings)
+    con.execute("DROP TABLE tl_line; DROP TABLE tl_el")
+    _pairs(con)
+    con.execute("DROP TABLE tl_chk; DROP TABLE tl_ids; DROP TABLE tl_tos")
     return int(row[0])
