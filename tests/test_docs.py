@@ -21,7 +21,9 @@ def test_every_cli_command_is_in_the_readme(command: str) -> None:
 
 @pytest.mark.parametrize("name", triggerlab.__all__)
 def test_every_public_name_is_in_the_readme(name: str) -> None:
-    assert re.search(rf"\b{re.escape(name)}\b", README), f"{name} is exported but the README never mentions it"
+    assert re.search(rf"\b{re.escape(name)}\b", README), (
+        f"{name} is exported but the README never mentions it"
+    )
 
 
 def test_the_two_commands_are_the_makefile_targets() -> None:
