@@ -116,7 +116,7 @@ class DuckEngine:
         profiles = inputs.profiles.with_row_index("__pidx").with_columns(pl.col("__pidx").cast(pl.Int64))
         self.profile_schema = inputs.profiles.schema
         self._view("prof", profiles)
-        self._view("events", inputs.events)
+        self._view("events_all", inputs.events)
         self._view("history", inputs.history)
         self._table("camps", _campaign_rows(inputs))
 
@@ -180,6 +180,19 @@ class DuckEngine:
                    coalesce({zone_expr}, $ws) AS zone
             FROM matched m LEFT JOIN prof p ON p.__pidx = m.pidx""",
             {"ws": self.inputs.settings.timezone},
+        )
+
+    def relevant_events(self) -> None:
+        """``events``: only the events the audience filters and goals name, of users in the batch, read from
+        the input once (the filters and the goal each scan it again)."""
+        names: list[str] = []
+        for campaign in self.inputs.campaigns.values():
+            names += [rule.event for rule in campaign.audience.filters if isinstance(rule, EventFilter)]
+            names += [campaign.goal.event] if campaign.goal else []
+        self.sql(
+            f"""CREATE OR REPLACE TEMP TABLE events AS
+            SELECT * FROM events_all WHERE list_contains({_list(sorted(set(names)))}, event)
+              AND identity IN (SELECT identity FROM rows WHERE pidx IS NOT NULL)"""
         )
 
     # ---- rules 1-7 ------------------------------------------------------------------------------------
@@ -472,6 +485,7 @@ def run_duck(
         requests = load_targets(engine.con, source, inputs.settings, at)
         engine.rows()
         engine.drop("targets")
+        engine.relevant_events()
         engine.stateless()
         engine.drop("rows", "seg_cand", "seg", *engine.filter_tables())
         engine.allot()
