@@ -266,7 +266,7 @@ def build(out_dir: Path, *, every: int = 1, source: Path = SOURCE) -> Replay:
 def main() -> int:
     """Simulate the whole replay twice: rules only (a message that cannot fail, rendering skipped), then with
     the sample's looped order-confirmation template rendered for every row that reaches rule 9."""
-    from triggerlab.simulate import simulate
+    from triggerlab.simulation import simulate
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()

@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 
 from tests.engine_scenarios import Scenario, scenario_strategy
 from triggerlab.engine.inputs import EngineInputs
-from triggerlab.simulate import run_engine
+from triggerlab.simulation import run_engine
 from triggerlab.statuses import STATUSES
 
 EXAMPLES = int(os.environ.get("TRIGGERLAB_DIFF_EXAMPLES", "300"))

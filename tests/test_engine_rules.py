@@ -19,7 +19,7 @@ from triggerlab.campaign import Campaign
 from triggerlab.engine.common import bucket
 from triggerlab.engine.inputs import EngineInputs
 from triggerlab.settings import Settings
-from triggerlab.simulate import run_engine
+from triggerlab.simulation import run_engine
 
 UTC_TS = pl.Datetime("us", "UTC")
 PROFILES = pl.DataFrame(

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import SAMPLE
 from triggerlab.results import SimulationResult
-from triggerlab.simulate import simulate
+from triggerlab.simulation import simulate
 from triggerlab.statuses import STATUSES
 
 pytestmark = pytest.mark.slow

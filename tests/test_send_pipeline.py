@@ -22,7 +22,7 @@ from triggerlab.campaign import Campaign
 from triggerlab.delivery import idempotency_key
 from triggerlab.files import load_campaign
 from triggerlab.settings import Settings
-from triggerlab.simulate import simulate
+from triggerlab.simulation import simulate
 from triggerlab.workspace import Workspace
 
 PROFILES = pl.DataFrame(

@@ -19,11 +19,9 @@ import pytest
 from benchmarks.uci_replay import FOLLOW_UP_PUSH, ORDER_EMAIL, SOURCE, Replay, build, campaigns, settings
 
 from triggerlab.duck import connect
+from triggerlab.simulation import simulate
 from triggerlab.statuses import ALLOTTED_STATUSES, STATUSES
 
-simulate = pytest.importorskip(
-    "triggerlab.simulate", reason="triggerlab.simulate (helper 'simulator') is missing"
-)
 if not SOURCE.exists():
     pytest.skip(f"the UCI Online Retail parquet is missing at {SOURCE}", allow_module_level=True)
 
@@ -54,7 +52,7 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> Replay:
 
 @pytest.fixture(scope="module")
 def outcomes(replay: Replay) -> pl.DataFrame:
-    result = simulate.simulate(
+    result = simulate(
         list(CAMPAIGNS.values()),
         triggers=replay.triggers,
         profiles=replay.profiles,

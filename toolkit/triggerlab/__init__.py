@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from triggerlab.files import load_campaign, load_settings, save_campaign
     from triggerlab.results import SimulationResult
     from triggerlab.settings import Settings
-    from triggerlab.simulate import simulate
+    from triggerlab.simulation import simulate
     from triggerlab.templates import (
         RenderedMessage,
         TemplateAnalysis,
@@ -79,7 +79,7 @@ _LAZY: dict[str, str] = {
     "render": "triggerlab.templates",
     "save_campaign": "triggerlab.files",
     "send": "triggerlab.delivery.api",
-    "simulate": "triggerlab.simulate",
+    "simulate": "triggerlab.simulation",
     "validate_file": "triggerlab.validation",
     "validate_payload": "triggerlab.templates",
 }

@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from triggerlab.simulate import simulate
+from triggerlab.simulation import simulate
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

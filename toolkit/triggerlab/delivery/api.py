@@ -123,7 +123,7 @@ def _direct(
     progress: bool,
 ) -> Outgoing:
     from triggerlab.engine.tables import load_profiles
-    from triggerlab.simulate import simulate
+    from triggerlab.simulation import simulate
 
     if profiles is None:
         raise InputError("sending on a direct channel needs the profiles table (profiles=... / --profiles)")

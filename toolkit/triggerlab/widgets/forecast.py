@@ -84,7 +84,7 @@ class ForecastPanel(w.VBox):  # type: ignore[misc]  # ipywidgets ships no type i
 
     def run(self) -> SimulationResult:
         """Simulate the campaign on the chosen tables; raise TriggerlabError when it cannot."""
-        from triggerlab.simulate import simulate
+        from triggerlab.simulation import simulate
 
         campaign = self._campaign()
         if campaign is None:
