@@ -2,8 +2,21 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from triggerlab.simulation import simulate
+
+if TYPE_CHECKING:
+    from triggerlab.results import SimulationResult
+
+
+def print_funnel(result: SimulationResult) -> None:
+    """The funnel as a terminal table, then the warnings."""
+    print(f"{result.requests} requests, {result.outcomes.height} recipient rows")
+    for status, count, share in result.funnel().iter_rows():
+        print(f"{status:<18} {count:>10}  {'' if share is None else f'{share:7.2%}'}")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,11 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.summary(), indent=2, ensure_ascii=False))
         return 0
-    print(f"{result.requests} requests, {result.outcomes.height} recipient rows")
-    for status, count, share in result.funnel().iter_rows():
-        print(f"{status:<18} {count:>10}  {'' if share is None else f'{share:7.2%}'}")
-    for warning in result.warnings:
-        print(f"warning: {warning}")
+    print_funnel(result)
     if args.out:
         print(f"wrote {args.out}/outcomes.parquet and {args.out}/report.html")
     return 0
