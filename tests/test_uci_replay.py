@@ -29,16 +29,17 @@ pytestmark = pytest.mark.slow
 
 SETTINGS = settings()
 CAMPAIGNS = {campaign.id: campaign for campaign in campaigns(looped_template=False)}
-CHANNEL = {campaign_id: campaign.channel for campaign_id, campaign in CAMPAIGNS.items()}
 # statuses given by rules 1-6: rows that never reach the campaign control group (rule 7)
-BEFORE_CONTROL = {
-    "invalid_request",
-    "unknown_campaign",
-    "campaign_inactive",
-    "unknown_user",
-    "not_in_segment",
-}
-BEFORE_CONTROL |= {"system_control"}
+BEFORE_CONTROL = frozenset(
+    {
+        "invalid_request",
+        "unknown_campaign",
+        "campaign_inactive",
+        "unknown_user",
+        "not_in_segment",
+        "system_control",
+    }
+)
 
 
 def bucket(salt: str, identity: str) -> int:
