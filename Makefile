@@ -30,8 +30,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# the test suite, then every notebook executed by nbval (cells marked NBVAL_CHECK_OUTPUT compared)
 pytest: $(STAMP) chromium
 	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
+	  --nbval-current-env -p no:cacheprovider notebooks
 
 test: lint typecheck pytest
 
