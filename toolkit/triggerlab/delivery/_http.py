@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
 from time import time
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
-from triggerlab.delivery.message import Receipt
+from triggerlab.delivery.message import OutgoingMessage, Receipt
+from triggerlab.delivery.secrets import Secret, env_secret
 from triggerlab.delivery.transport import Transport
 from triggerlab.errors import DeliveryRejected, SendError, TransportError
 
 __all__ = [
+    "BearerJsonTransport",
     "HttpTransport",
     "detail",
     "http_client",
@@ -112,3 +114,51 @@ class HttpTransport(Transport):
         if self._own_client and self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+class BearerJsonTransport(HttpTransport):
+    """A provider API that takes one JSON body per message, POSTed to ``self.url`` with a bearer token read
+    from the environment variable ``token_env`` (WhatsApp Cloud API, FCM HTTP v1)."""
+
+    #: the provider's name in messages about refused credentials
+    service: ClassVar[str]
+    #: what ``message.to`` holds, for the reason when a recipient has none
+    address: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        token_env: str,
+        timeout: float,
+        concurrency: int,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(timeout=timeout, concurrency=concurrency, client=client)
+        self.url = url
+        self.token_env = token_env
+        self._token: Secret | None = None
+
+    def body(self, message: OutgoingMessage) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def check(self, response: httpx.Response) -> None:
+        """Provider-specific errors hidden in an otherwise ordinary response (none by default)."""
+
+    async def open(self) -> None:
+        self._token = env_secret(self.token_env)
+
+    async def deliver(self, message: OutgoingMessage) -> Receipt:
+        if not message.to:
+            raise DeliveryRejected(f"no {self.address} for this recipient")
+        if self._token is None:
+            await self.open()
+        assert self._token is not None
+        headers = {"Authorization": f"Bearer {self._token.reveal()}", "Idempotency-Key": message.key}
+        response = await request(self.client, "POST", self.url, json=self.body(message), headers=headers)
+        refuse_credentials(response, self.service)
+        self.check(response)
+        return outcome(response)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(url={self.url!r}, token from ${self.token_env})"

@@ -6,10 +6,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from triggerlab.delivery._http import HttpTransport, outcome, refuse_credentials, request
-from triggerlab.delivery.message import OutgoingMessage, Receipt
-from triggerlab.delivery.secrets import Secret, env_secret
-from triggerlab.errors import DeliveryRejected
+from triggerlab.delivery._http import BearerJsonTransport
+from triggerlab.delivery.message import OutgoingMessage
 
 __all__ = ["FcmTransport", "fcm_body"]
 
@@ -27,12 +25,14 @@ def fcm_body(message: OutgoingMessage) -> dict[str, Any]:
     return {"message": {"token": message.to, "notification": notification, "data": data}}
 
 
-class FcmTransport(HttpTransport):
+class FcmTransport(BearerJsonTransport):
     """Sends push messages with the OAuth 2.0 access token in ``token_env`` (minted outside triggerlab, e.g.
     ``gcloud auth print-access-token``); the message's ``to`` is the device registration token."""
 
     name: ClassVar[str] = "fcm"
     channels: ClassVar[tuple[str, ...]] = ("push",)
+    service: ClassVar[str] = "FCM"
+    address: ClassVar[str] = "device token"
 
     def __init__(
         self,
@@ -44,24 +44,10 @@ class FcmTransport(HttpTransport):
         concurrency: int = 32,
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(timeout=timeout, concurrency=concurrency, client=client)
-        self.url = f"{base_url.rstrip('/')}/v1/projects/{project_id}/messages:send"
-        self.token_env = token_env
-        self._token: Secret | None = None
+        url = f"{base_url.rstrip('/')}/v1/projects/{project_id}/messages:send"
+        super().__init__(
+            url=url, token_env=token_env, timeout=timeout, concurrency=concurrency, client=client
+        )
 
-    async def open(self) -> None:
-        self._token = env_secret(self.token_env)
-
-    async def deliver(self, message: OutgoingMessage) -> Receipt:
-        if not message.to:
-            raise DeliveryRejected("no device token for this recipient")
-        if self._token is None:
-            await self.open()
-        assert self._token is not None
-        headers = {"Authorization": f"Bearer {self._token.reveal()}", "Idempotency-Key": message.key}
-        response = await request(self.client, "POST", self.url, json=fcm_body(message), headers=headers)
-        refuse_credentials(response, "FCM")
-        return outcome(response)
-
-    def __repr__(self) -> str:
-        return f"FcmTransport(url={self.url!r}, token from ${self.token_env})"
+    def body(self, message: OutgoingMessage) -> dict[str, Any]:
+        return fcm_body(message)

@@ -6,10 +6,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from triggerlab.delivery._http import HttpTransport, outcome, refuse_credentials, request
-from triggerlab.delivery.message import OutgoingMessage, Receipt
-from triggerlab.delivery.secrets import Secret, env_secret
-from triggerlab.errors import DeliveryRejected, TransportError
+from triggerlab.delivery._http import BearerJsonTransport
+from triggerlab.delivery.message import OutgoingMessage
+from triggerlab.errors import TransportError
 
 __all__ = ["WhatsAppTransport", "whatsapp_body"]
 
@@ -47,12 +46,14 @@ def _error_code(response: httpx.Response) -> int | None:
     return code if isinstance(code, int) else None
 
 
-class WhatsAppTransport(HttpTransport):
+class WhatsAppTransport(BearerJsonTransport):
     """Sends to ``{base_url}/{phone_number_id}/messages`` with the bearer token in ``token_env``; the
     message's ``to`` is the recipient's phone number (E.164 digits)."""
 
     name: ClassVar[str] = "whatsapp"
     channels: ClassVar[tuple[str, ...]] = ("whatsapp",)
+    service: ClassVar[str] = "WhatsApp Cloud API"
+    address: ClassVar[str] = "phone number"
 
     def __init__(
         self,
@@ -64,26 +65,14 @@ class WhatsAppTransport(HttpTransport):
         concurrency: int = 16,
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(timeout=timeout, concurrency=concurrency, client=client)
-        self.url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
-        self.token_env = token_env
-        self._token: Secret | None = None
+        url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
+        super().__init__(
+            url=url, token_env=token_env, timeout=timeout, concurrency=concurrency, client=client
+        )
 
-    async def open(self) -> None:
-        self._token = env_secret(self.token_env)
+    def body(self, message: OutgoingMessage) -> dict[str, Any]:
+        return whatsapp_body(message)
 
-    async def deliver(self, message: OutgoingMessage) -> Receipt:
-        if not message.to:
-            raise DeliveryRejected("no phone number for this recipient")
-        if self._token is None:
-            await self.open()
-        assert self._token is not None
-        headers = {"Authorization": f"Bearer {self._token.reveal()}", "Idempotency-Key": message.key}
-        response = await request(self.client, "POST", self.url, json=whatsapp_body(message), headers=headers)
-        refuse_credentials(response, "WhatsApp Cloud API")
+    def check(self, response: httpx.Response) -> None:
         if response.status_code == 400 and _error_code(response) in _THROTTLED:
             raise TransportError(f"throttled (error code {_error_code(response)})", status_code=400)
-        return outcome(response)
-
-    def __repr__(self) -> str:
-        return f"WhatsAppTransport(url={self.url!r}, token from ${self.token_env})"
