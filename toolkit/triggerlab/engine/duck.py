@@ -173,12 +173,14 @@ class DuckEngine:
             matched AS (
                 SELECT t.*, k.pidx FROM targets t
                 LEFT JOIN keys k ON t.invalid IS NULL AND k.kind = t.kind AND k.value = t.value)
-            SELECT row_number() OVER (ORDER BY m.line, m.ord, m.pidx) AS rid, m.line, m.request_id,
-                   m.received_at, m.campaign_id, m.kind, m.value, m.payload, m.invalid, m.pidx,
-                   row_number() OVER (PARTITION BY m.line ORDER BY m.ord, m.pidx) - 1 AS recipient,
-                   coalesce(CAST(p.identity AS VARCHAR), m.value) AS identity,
-                   coalesce({zone_expr}, $ws) AS zone
-            FROM matched m LEFT JOIN prof p ON p.__pidx = m.pidx""",
+            -- rid orders rows like (line, recipient) without a sort of the whole batch
+            SELECT (line << 32) + recipient AS rid, * FROM (
+                SELECT m.line, m.request_id, m.received_at, m.campaign_id, m.kind, m.value, m.payload,
+                       m.invalid, m.pidx,
+                       row_number() OVER (PARTITION BY m.line ORDER BY m.ord, m.pidx) - 1 AS recipient,
+                       coalesce(CAST(p.identity AS VARCHAR), m.value) AS identity,
+                       coalesce({zone_expr}, $ws) AS zone
+                FROM matched m LEFT JOIN prof p ON p.__pidx = m.pidx)""",
             {"ws": self.inputs.settings.timezone},
         )
 
@@ -374,7 +376,8 @@ class DuckEngine:
                 s.received_at, s.line,
                    s.recipient, wall_at(s.delivery_at, o.off) AS wall
             FROM s4 s JOIN camps c USING (campaign_id)
-            ASOF JOIN tz_offsets o ON o.zone = s.zone AND s.delivery_at >= o.since
+            JOIN tz_ranges o ON o.zone = s.zone AND s.delivery_at >= o.since AND s.delivery_at < o.until
+                AND o.off IS NOT NULL
             WHERE s.status IS NULL"""
         )
         self.sql(
@@ -384,7 +387,8 @@ class DuckEngine:
             SELECT h.identity, h.campaign_id, h.channel, h.sent_at AS moment, wall_at(h.sent_at,
                 o.off) AS wall
             FROM history h JOIN users u ON u.identity = h.identity AND h.sent_at <= u.last
-            ASOF JOIN tz_offsets o ON o.zone = u.zone AND h.sent_at >= o.since"""
+            JOIN tz_ranges o ON o.zone = u.zone AND h.sent_at >= o.since AND h.sent_at < o.until
+                AND o.off IS NOT NULL"""
         )
         certainty_table(self.con, "c12", "h12", self.inputs.campaigns, self.inputs.settings)
         self.sql(
@@ -439,8 +443,9 @@ class DuckEngine:
                    CASE WHEN f.delivery_at IS NOT NULL THEN f.delivery_at > f.received_at END AS delayed,
                    f.missing_keys, v.converted
             FROM final f LEFT JOIN conv v USING (rid)
-            ASOF LEFT JOIN tz_offsets o ON o.zone = f.zone AND f.delivery_at >= o.since
-            ORDER BY f.line, f.recipient"""
+            LEFT JOIN tz_ranges o ON o.zone = f.zone AND f.delivery_at >= o.since AND f.delivery_at < o.until
+                AND o.off IS NOT NULL
+            ORDER BY f.rid"""
         )
 
     def messages(self) -> pl.DataFrame | None:

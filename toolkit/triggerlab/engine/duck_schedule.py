@@ -1,10 +1,10 @@
 """Rules 10-11 in DuckDB: DND delivery times, expiry, and local wall-clock times from Python's zone data.
 
 Offsets come from the temp table ``tz_offsets(zone, since, off)`` built from zoneinfo by
-:func:`triggerlab.engine.clock.transitions` and read with as-of joins, so DuckDB and the reference agree on
-every offset. The DND time is :func:`triggerlab.engine.clock.dnd_delivery` unrolled: the wall clock reaches
-the window's end, unless an offset change comes first, and then the same question is asked once more from
-that change.
+:func:`triggerlab.engine.clock.transitions` and read as spans (``tz_ranges``: an as-of lookup as a hash join
+on the zone), so DuckDB and the reference agree on every offset. The DND time is
+:func:`triggerlab.engine.clock.dnd_delivery` unrolled: the wall clock reaches the window's end, unless an
+offset change comes first, and then the same question is asked once more from that change.
 """
 
 from __future__ import annotations
@@ -35,6 +35,20 @@ def build_offsets(con: duckdb.DuckDBPyConnection, zones: list[str], first: date,
     con.execute("CREATE OR REPLACE TEMP TABLE tz_offsets (zone VARCHAR, since TIMESTAMPTZ, off INTEGER)")
     if rows:
         con.executemany("INSERT INTO tz_offsets VALUES (?, ?, ?)", rows)
+    # Each offset as a span [since, until) with the change that ends it: looked up with a hash join on the
+    # zone (a few spans each), not an as-of join, which sorts every row. A first span per zone before its
+    # first entry (off NULL) keeps as-of semantics for earlier instants.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE tz_ranges AS
+        WITH spans AS (
+            SELECT zone, since, off FROM tz_offsets
+            UNION ALL
+            SELECT zone, '-infinity'::TIMESTAMPTZ, NULL FROM tz_offsets GROUP BY zone)
+        SELECT zone, since, lead(since) OVER w AS change,
+               coalesce(lead(since) OVER w, 'infinity'::TIMESTAMPTZ) AS until,
+               off, lead(off) OVER w AS next_off
+        FROM spans WINDOW w AS (PARTITION BY zone ORDER BY since)"""
+    )
 
 
 def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
@@ -46,10 +60,10 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
             SELECT r.rid, r.received_at, c.dnd_start::TIME AS dnd_start, c.dnd_end::TIME AS dnd_end,
                 c.dnd_discard, c.sched_end, c.max_delay_s,
                    c.max_delay_mo, c.reason_dnd, c.reason_delay, c.dnd_start IS NOT NULL AS has_dnd,
-                   o.off AS off_r, n.since AS change, n.off AS off_c
+                   o.off AS off_r, o.change, o.next_off AS off_c
             FROM {rows} r JOIN camps c USING (campaign_id)
-            ASOF LEFT JOIN tz_offsets o ON o.zone = r.zone AND r.received_at >= o.since
-            ASOF LEFT JOIN tz_offsets n ON n.zone = r.zone AND r.received_at < n.since),
+            LEFT JOIN tz_ranges o
+                ON o.zone = r.zone AND r.received_at >= o.since AND r.received_at < o.until),
         first_reach AS (
             SELECT *, instant_at(dnd_reach(wall_at(received_at, off_r), dnd_end), off_r) AS reach
             FROM base),
