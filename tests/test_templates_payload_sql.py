@@ -1,0 +1,165 @@
+"""The vectorised payload check against the per-payload one: the same findings, payload by payload.
+
+``payload_check_query`` (fast stage, then the exact stage for suspects) must give exactly what its exact
+stage gives alone, and both must give what ``validate_payload`` finds at the paths the query checks
+(``[0]`` read as ``[*]``; sizes and leaves no template reads are rule 1's, not the query's).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from triggerlab import Campaign, Settings, validate_payload
+from triggerlab.duck import connect
+from triggerlab.templates.payload_sql import payload_check_query
+from triggerlab.templates.schema import SchemaNode, payload_tree
+
+TEMPLATES = [
+    # loops in loops, a required key in each item, optional keys, a key only tested
+    "{% for p in ExternalTrigger.items %}{{ p.sku }}{{ p.name | default: '-' }}"
+    "{% for q in p.prices %}{{ q.v }}{{ q.c | default: '' }}{% endfor %}{% endfor %}"
+    "{{ ExternalTrigger.order.id }}{% if ExternalTrigger.flag %}!{% endif %}",
+    # flat keys only, required and optional, an object inside an optional object
+    "{{ ExternalTrigger.id }}{{ ExternalTrigger.name | default: 'x' }}{% if ExternalTrigger.v %}"
+    "{{ ExternalTrigger.order.c.v }}{% endif %}",
+    # an array of arrays, an array of strings, indexing
+    "{% for row in ExternalTrigger.items %}{% for c in row %}{{ c }}{% endfor %}{% endfor %}"
+    "{{ ExternalTrigger.prices[0].v }}{{ ExternalTrigger.sku | join: ',' }}",
+    # no ExternalTrigger at all
+    "Hello",
+]
+KEYS = st.sampled_from(["items", "sku", "name", "prices", "v", "c", "order", "id", "flag", "row", "Sku"])
+STRINGS = st.one_of(
+    st.sampled_from(["", "x", "null", "{", "[", '"', "\\", "é", "a\u2028b", "nullnull"]), st.text(max_size=6)
+)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    STRINGS,
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=5)),
+    max_leaves=25,
+)
+# payloads near the contracts: objects of the templates' keys, holding lists of objects of them
+PAYLOADS = st.one_of(
+    st.dictionaries(KEYS, VALUES, max_size=6),
+    st.dictionaries(KEYS, st.lists(st.dictionaries(KEYS, VALUES, max_size=5), max_size=3), max_size=4),
+    VALUES,
+)
+
+
+def near(node: SchemaNode | None, depth: int = 0) -> st.SearchStrategy[Any]:
+    """Values that keep ``node``'s shape, now and then one that breaks it (any value, at any depth)."""
+    if node is None or node.kind is None or depth > 6:
+        return VALUES
+    if node.kind == "string":
+        keeps: st.SearchStrategy[Any] = STRINGS
+    elif node.kind == "array":
+        keeps = st.lists(near(node.items, depth + 1), max_size=3)
+    else:
+        keeps = st.fixed_dictionaries(
+            {k: near(c, depth + 1) for k, c in node.properties.items() if k in node.required},
+            optional={
+                **{k: near(c, depth + 1) for k, c in node.properties.items() if k not in node.required},
+                **{k: VALUES for k in ("extra", "Sku") if k not in node.properties},
+            },
+        )
+    return st.integers(0, 12).flatmap(lambda i: (st.none(), SCALARS, VALUES)[i] if i < 3 else keeps)
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[str, list[Any]]:
+    body = draw(st.sampled_from(TEMPLATES))
+    tree = payload_tree(campaign(body))
+    return body, draw(st.lists(st.one_of(near(tree), near(tree), PAYLOADS), min_size=1, max_size=8))
+
+
+CHECK = settings(
+    max_examples=150,
+    deadline=timedelta(seconds=20),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+SHAPES = ("must be an object", "must be an array", "must be a string")
+
+
+def campaign(body: str) -> Campaign:
+    return Campaign.model_validate({"name": "P", "channel": "push", "message": {"title": "T", "body": body}})
+
+
+def _node(tree: SchemaNode, path: str) -> SchemaNode | None:
+    node: SchemaNode | None = tree
+    for part in re.findall(r"\.(\w+)|(\[\d+\])", path.removeprefix("ExternalTrigger")):
+        if node is None:
+            return None
+        node = node.items if part[1] else node.properties.get(part[0])
+    return node
+
+
+def expected(body: str, payload: Any, coerce: bool) -> set[str]:
+    """``validate_payload``'s findings at the paths the query checks, written as the query writes them."""
+    tree = payload_tree(campaign(body))
+    mode = Settings(payload_values="coerce" if coerce else "strict")
+    out = set()
+    for found in validate_payload(campaign(body), payload, settings=mode):
+        label = re.sub(r"\[\d+\]", "[*]", found.path)
+        if found.message.startswith("is required"):
+            out.add(f"{label}: is required")
+            continue
+        shape = next((s for s in SHAPES if found.message.startswith(s)), None)
+        node = _node(tree, found.path)
+        if shape is not None and node is not None and node.kind is not None:
+            out.add(f"{label}: {shape}")
+    return out
+
+
+def check(body: str, payloads: list[Any], coerce: bool, indent: int | None) -> None:
+    con = connect(threads=1)
+    con.execute("CREATE TABLE t (id INTEGER, payload VARCHAR)")
+    texts = [json.dumps(p, indent=indent) for p in payloads]
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
+    mode = Settings(payload_values="coerce" if coerce else "strict")
+    rows = {}
+    for exact in (False, True):
+        query = payload_check_query(campaign(body), "t", settings=mode, exact_only=exact)
+        rows[exact] = con.execute(f"SELECT id, problems FROM ({query}) ORDER BY id").fetchall()
+    assert rows[False] == rows[True]
+    for (_, problems), payload in zip(rows[False], payloads, strict=True):
+        assert len(problems) == len(set(problems))
+        assert set(problems) == expected(body, payload, coerce), payload
+
+
+@CHECK
+@given(cases(), st.booleans(), st.sampled_from([None, 1]))
+def test_fast_and_exact_stages_agree_with_validate_payload(
+    case: tuple[str, list[Any]], coerce: bool, indent: int | None
+) -> None:
+    check(*case, coerce, indent)
+
+
+def test_known_payloads_take_both_stages() -> None:
+    body = TEMPLATES[0]
+    good = {"items": [{"sku": "a", "prices": [{"v": "1"}]}], "order": {"id": "7"}}
+    bad = [
+        {"items": [{"sku": 3, "prices": [{"v": "1"}]}], "order": {"id": "7"}},  # number leaf
+        {"items": [{"prices": []}], "order": {"id": "7"}},  # required key absent in an item
+        {"items": [{"sku": "a", "prices": {"v": "1"}}], "order": "7"},  # wrong shapes
+        {"items": ["socks", None], "order": {"id": None}},  # nulls
+        {"items": [{"sku": "a", "name": None, "prices": []}], "order": {"id": "7"}},  # a null leaf
+        {"items": [{"sku": "a", "prices": [None]}], "order": {"id": "7"}},  # a null item
+        {"items": None, "order": {"id": "7"}},  # a null array
+        {"items": [{"sku": "a", "prices": [[]]}], "order": {"x": "1"}},  # object without its keys
+        [good],
+    ]
+    for coerce in (False, True):
+        check(body, [good, *bad, {**good, "note": "null"}, {"Items": []}], coerce, None)
+        check(body, [good], coerce, 2)
