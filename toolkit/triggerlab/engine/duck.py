@@ -135,6 +135,11 @@ class DuckEngine:
         for table in tables:
             self.sql(f"DROP TABLE IF EXISTS {table}")
 
+    def drop_views(self, *views: str) -> None:
+        """Stages read once are views (no copy of every row): dropped before the tables they read."""
+        for view in views:
+            self.sql(f"DROP VIEW IF EXISTS {view}")
+
     def filter_tables(self) -> list[str]:
         return [table for name in self._filters for table in (name, f"{name}_ev")]
 
@@ -314,7 +319,7 @@ class DuckEngine:
             WHERE c.cap IS NOT NULL AND coalesce(n.n, 0) + f.k > c.cap"""
         )
         self.sql(
-            """CREATE OR REPLACE TEMP TABLE s2 AS
+            """CREATE OR REPLACE TEMP VIEW s2 AS
             SELECT s.* REPLACE (
                        CASE WHEN s.status IS NULL AND a.identity IS NOT NULL THEN 'target_capped'
                            ELSE s.status END
@@ -328,7 +333,7 @@ class DuckEngine:
     # ---- rules 9-11 -----------------------------------------------------------------------------------
 
     def render(self, progress: bool) -> pl.DataFrame:
-        self.sql("CREATE OR REPLACE TEMP TABLE at9 AS SELECT * FROM s2 WHERE status IS NULL")
+        self.sql("CREATE OR REPLACE TEMP VIEW at9 AS SELECT * FROM s2 WHERE status IS NULL")
         rendered = render_rows(self.con, "at9", self.inputs, progress)
         self._table("rendered", rendered)
         self.sql(
@@ -354,7 +359,7 @@ class DuckEngine:
         else:
             build_offsets(self.con, [], datetime(2000, 1, 1).date(), datetime(2000, 1, 1).date())
         self.sql(
-            "CREATE OR REPLACE TEMP TABLE at10 AS"
+            "CREATE OR REPLACE TEMP VIEW at10 AS"
             " SELECT rid, received_at, zone, campaign_id FROM s3 WHERE status IS NULL"
         )
         schedule_table(self.con, "at10")
@@ -494,11 +499,12 @@ def run_duck(
         engine.stateless()
         engine.drop("rows", "seg_cand", "seg", *engine.filter_tables())
         engine.allot()
-        engine.drop("s1", "allot")
         engine.render(progress)
-        engine.drop("s2", "at9", "rendered")
+        engine.drop_views("at9", "s2")
+        engine.drop("s1", "allot", "rendered")
         engine.schedule()
-        engine.drop("s3", "at10", "sched")
+        engine.drop_views("at10")
+        engine.drop("s3", "sched")
         engine.deliver()
         outcomes = _conform(engine.outcomes(), OUTCOMES_SCHEMA)
         messages = engine.messages()
