@@ -12,8 +12,9 @@ Two stages, so that a payload is parsed once when it keeps the contract:
   from that typed value alone; a proof is only attempted when every null and every wrong shape is visible in
   the typed value: the text has no ``null`` at all, it starts with ``{``, and an object that was not one
   (all its fields NULL) or an array that was not one (NULL) makes the payload a suspect;
-* the exact stage runs only on suspects: all flat paths are typed with one ``json_type(payload, [paths])``
-  call, and each path under a loop (``[*]``) costs one more pass.
+* the exact stage runs only on suspects, and on every payload of a contract without arrays (its paths are
+  all flat, so it parses each payload once too): all flat paths are typed with one
+  ``json_type(payload, [paths])`` call, and each path under a loop (``[*]``) costs one more pass.
 
 A suspect is never reported for being one: the exact stage alone decides its findings, so both stages give
 the findings the exact stage would give alone (the tests compare them, and both with ``validate_payload``).
@@ -114,6 +115,13 @@ def _structure(node: SchemaNode) -> Any:
     return "JSON"
 
 
+def _looped(node: SchemaNode) -> bool:
+    """Whether the contract has an array: without one, the exact stage is a single parse already."""
+    if node.kind == "array":
+        return True
+    return any(_looped(child) for child in node.properties.values())
+
+
 def _transformable(node: SchemaNode) -> bool:
     """STRUCT field names are case-insensitive and not empty: such contracts take the exact stage only."""
     if node.kind == "object":
@@ -210,7 +218,7 @@ def payload_check_query(
     builder = _Builder(column, coerce)
     builder.problem("__t[1] IS DISTINCT FROM 'OBJECT'", "ExternalTrigger", "must be an object")
     builder.visit(tree, "$", "ExternalTrigger")
-    if exact_only or not _transformable(tree):
+    if exact_only or not _looped(tree) or not _transformable(tree):
         return (
             f"SELECT * EXCLUDE (__t), {builder.problems()} AS problems\n"
             f"FROM (SELECT *, {builder.types_of_flat()} AS __t FROM {source})"
