@@ -182,7 +182,8 @@ class DuckEngine:
             SELECT (line << 32) + recipient AS rid, * FROM (
                 SELECT m.line, m.request_id, m.received_at, m.campaign_id, m.kind, m.value, m.payload,
                        m.invalid, m.pidx,
-                       row_number() OVER (PARTITION BY m.line ORDER BY m.ord, m.pidx) - 1 AS recipient,
+                       row_number() OVER (PARTITION BY m.line ORDER BY m.el, m.ipos, m.tpos, m.pidx) - 1
+                           AS recipient,
                        coalesce(CAST(p.identity AS VARCHAR), m.value) AS identity,
                        coalesce({zone_expr}, $ws) AS zone
                 FROM matched m LEFT JOIN prof p ON p.__pidx = m.pidx)""",
@@ -421,37 +422,40 @@ class DuckEngine:
     # ---- outcomes -------------------------------------------------------------------------------------
 
     def outcomes(self) -> pl.DataFrame:
-        return self.frame(
-            f"""WITH final AS (
-                SELECT s.* REPLACE (coalesce(s.status, d.status) AS status,
-                                    CASE WHEN s.status IS NULL THEN d.reason ELSE s.reason END AS reason)
-                FROM s4 s LEFT JOIN decided d USING (rid)),
-            grouped AS (
-                SELECT f.rid, f.identity, c.goal_event, f.received_at,
-                       CASE WHEN c.goal_mo IS NOT NULL THEN f.received_at + to_months(c.goal_mo)
-                            ELSE f.received_at + to_seconds(c.goal_s) END AS closes
-                FROM final f JOIN camps c USING (campaign_id)
-                WHERE f.status IN ('sent', 'control') AND c.goal_event IS NOT NULL),
+        """One row per recipient with its ``rid``, unsorted: a sort of every wide row in DuckDB spills at 10M
+        rows; :func:`run_duck` sorts by ``rid`` (the order of line, recipient) in polars instead."""
+        self.sql(
+            """CREATE OR REPLACE TEMP TABLE conv AS
+            WITH grouped AS (
+                SELECT s.rid, s.identity, c.goal_event, s.received_at,
+                       CASE WHEN c.goal_mo IS NOT NULL THEN s.received_at + to_months(c.goal_mo)
+                            ELSE s.received_at + to_seconds(c.goal_s) END AS closes
+                FROM s4 s LEFT JOIN decided d USING (rid) JOIN camps c USING (campaign_id)
+                WHERE coalesce(s.status, d.status) IN ('sent', 'control') AND c.goal_event IS NOT NULL),
             goal_events AS (
                 SELECT identity, event, ts FROM events
-                WHERE event IN (SELECT goal_event FROM camps) AND identity IN (SELECT identity FROM grouped)),
-            conv AS (
-                -- the first goal event after the trigger converts the row exactly when it is in the window
-                SELECT g.rid, coalesce(e.ts <= g.closes, false) AS converted
-                FROM grouped g ASOF LEFT JOIN goal_events e
-                    ON e.identity = g.identity AND e.event = g.goal_event AND g.received_at < e.ts)
-            SELECT f.request_id, f.line::BIGINT AS line, f.recipient::BIGINT AS recipient, f.campaign_id,
-                f.identity,
-                   f.received_at, f.status, f.reason, f.bucket, f.delivery_at,
+                WHERE event IN (SELECT goal_event FROM camps) AND identity IN (SELECT identity FROM grouped))
+            -- the first goal event after the trigger converts the row exactly when it is in the window
+            SELECT g.rid, coalesce(e.ts <= g.closes, false) AS converted
+            FROM grouped g ASOF LEFT JOIN goal_events e
+                ON e.identity = g.identity AND e.event = g.goal_event AND g.received_at < e.ts"""
+        )
+        self.drop("events")
+        frame = self.frame(
+            f"""SELECT f.rid, f.request_id, f.line::BIGINT AS line, f.recipient::BIGINT AS recipient,
+                   f.campaign_id, f.identity, f.received_at, coalesce(f.status, d.status) AS status,
+                   CASE WHEN f.status IS NULL THEN d.reason ELSE f.reason END AS reason, f.bucket,
+                   f.delivery_at,
                    CASE WHEN f.delivery_at IS NOT NULL THEN {delivery_local_sql("f.delivery_at", "o.off")} END
                        AS delivery_local,
                    CASE WHEN f.delivery_at IS NOT NULL THEN f.delivery_at > f.received_at END AS delayed,
                    f.missing_keys, v.converted
-            FROM final f LEFT JOIN conv v USING (rid)
+            FROM s4 f LEFT JOIN decided d USING (rid) LEFT JOIN conv v USING (rid)
             LEFT JOIN tz_ranges o ON o.zone = f.zone AND f.delivery_at >= o.since AND f.delivery_at < o.until
-                AND o.off IS NOT NULL
-            ORDER BY f.rid"""
+                AND o.off IS NOT NULL"""
         )
+        self.drop("conv")
+        return frame
 
     def messages(self) -> pl.DataFrame | None:
         if self.inputs.render == "static":
@@ -506,13 +510,16 @@ def run_duck(
         engine.drop_views("at10")
         engine.drop("s3", "sched")
         engine.deliver()
-        outcomes = _conform(engine.outcomes(), OUTCOMES_SCHEMA)
         messages = engine.messages()
-        output = EngineOutput(
-            outcomes,
-            None if messages is None else _conform(messages, MESSAGES_SCHEMA),
-            zone_warnings(inputs.profiles, inputs.settings),
-        )
+        unsorted = engine.outcomes()
     finally:
         engine.con.close()
+    # sorted once DuckDB has let go of its tables, so the two never hold memory at the same time
+    outcomes = _conform(unsorted.sort("rid").drop("rid"), OUTCOMES_SCHEMA)
+    del unsorted
+    output = EngineOutput(
+        outcomes,
+        None if messages is None else _conform(messages, MESSAGES_SCHEMA),
+        zone_warnings(inputs.profiles, inputs.settings),
+    )
     return requests, output

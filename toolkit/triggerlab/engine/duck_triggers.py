@@ -4,7 +4,8 @@ The same rules as :mod:`triggerlab.triggers` (spec/semantics.md "Requests and ro
 millions of lines never becomes Python objects: DuckDB's CSV reader splits lines (blank lines come back as
 NULL, so physical line numbers survive), its JSON functions read them. The result is the temp table
 ``targets``: one row per target with ``line, request_id, received_at, campaign_id, kind, value, payload,
-invalid`` and ``ord`` (row order within the line, before profiles are matched).
+invalid`` and ``el, ipos, tpos`` (row order within the line, before profiles are matched: no window
+over the batch).
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def _elements(con: duckdb.DuckDBPyConnection) -> None:
         FROM typed"""
     )
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE tl_el AS
+        f"""CREATE OR REPLACE TEMP VIEW tl_el AS
         SELECT line, request_id, received_at, 0 AS el, CASE WHEN err IS NULL THEN kind END AS kind,
                CASE WHEN err IS NULL THEN parts END AS parts, err
         FROM tl_line WHERE NOT is_d
@@ -235,7 +236,7 @@ def _problems(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 def _pairs(con: duckdb.DuckDBPyConnection) -> None:
     """``targets``: readable campaign ids x readable ``to`` values per element, in row order."""
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE tl_ids AS
+        """CREATE OR REPLACE TEMP VIEW tl_ids AS
         WITH found AS (
             SELECT line, el, unnest(id_values) AS v, generate_subscripts(id_values, 1) AS pos
             FROM tl_chk WHERE len(id_values) > 0)
@@ -243,7 +244,7 @@ def _pairs(con: duckdb.DuckDBPyConnection) -> None:
         WHERE tl_readable(v) GROUP BY line, el, tl_text(v)"""
     )
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE tl_tos AS
+        """CREATE OR REPLACE TEMP VIEW tl_tos AS
         WITH kinds AS (
             SELECT line, el, unnest(to_keys) AS kind, unnest(to_values) AS v, generate_subscripts(to_keys,
                 1) AS kpos
@@ -270,8 +271,7 @@ def _pairs(con: duckdb.DuckDBPyConnection) -> None:
             UNION ALL
             SELECT c.line, c.request_id, c.received_at, NULL, NULL, NULL, NULL, c.invalid, c.el, 0, 0
             FROM tl_chk c ANTI JOIN has USING (line, el))
-        SELECT line, request_id, received_at, campaign_id, kind, value, payload, invalid,
-               row_number() OVER (PARTITION BY line ORDER BY el, ipos, tpos) AS ord
+        SELECT line, request_id, received_at, campaign_id, kind, value, payload, invalid, el, ipos, tpos
         FROM rows"""
     )
 
@@ -297,11 +297,12 @@ def load_targets(
             _jsonl_requests(con, at)
     row = con.execute("SELECT count(*) FROM tl_req").fetchone()
     assert row is not None
-    # each stage is dropped once the next holds what it needs: at 10M lines each one is gigabytes
+    # each stage is dropped once the next holds what it needs: at 10M lines each one is gigabytes; stages read
+    # once (tl_el, tl_ids, tl_tos) are views, never copies
     _elements(con)
     con.execute("DROP TABLE tl_req; DROP TABLE IF EXISTS tl_src; DROP TABLE IF EXISTS tl_raw")
     _problems(con, settings)
-    con.execute("DROP TABLE tl_line; DROP TABLE tl_el")
+    con.execute("DROP VIEW tl_el; DROP TABLE tl_line")
     _pairs(con)
-    con.execute("DROP TABLE tl_chk; DROP TABLE tl_ids; DROP TABLE tl_tos")
+    con.execute("DROP VIEW tl_ids; DROP VIEW tl_tos; DROP TABLE tl_chk")
     return int(row[0])
