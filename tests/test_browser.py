@@ -26,6 +26,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from tests.test_widgets_builder import SECTIONS
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,18 +45,6 @@ CHROMIUM_FLAGS = [
 ]
 KERNEL = "triggerlab-venv"
 TIMEOUT_MS = 120_000
-SECTIONS = [
-    "Start",
-    "Goal",
-    "Audience",
-    "Control group",
-    "Targeting cap",
-    "Message",
-    "Schedule",
-    "Delivery",
-    "Review and publish",
-    "Forecast",
-]
 OVERRIDES = {
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
     # every cell stays in the DOM, so selectors find widgets below the fold
