@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -36,16 +39,31 @@ class Answer:
     reset: bool = False  # drop the connection with a TCP reset instead of answering
 
 
+def self_signed_tls(folder: Path) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 (no client trusts it)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 Handler = Callable[[Received], Awaitable[Answer] | Answer]
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
 
 
 class HttpReceiver:
     """``with HttpReceiver(handler) as r: ... r.url ... r.requests``; ``r.max_in_flight`` is the largest
-    number of requests it held at once (received, not yet answered)."""
+    number of requests it held at once (received, not yet answered). With ``tls`` it serves HTTPS."""
 
-    def __init__(self, handler: Handler | None = None) -> None:
+    def __init__(self, handler: Handler | None = None, *, tls: ssl.SSLContext | None = None) -> None:
         self.handler: Handler = handler or (lambda _: Answer())
+        self.tls = tls
         self.requests: list[Received] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -57,11 +75,13 @@ class HttpReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        server = self._loop.run_until_complete(
+            asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
+        )
         self.port = server.sockets[0].getsockname()[1]
         self._server = server
         self._started.set()

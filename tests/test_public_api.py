@@ -60,7 +60,7 @@ def test_every_public_name_resolves() -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, triggerlab; heavy = ('ipywidgets', 'httpx', 'jupyter', 'jupyter_client', 'ipykernel',"
+        "import sys, triggerlab; heavy = ('ipywidgets', 'httpx', 'aiohttp', 'jupyter', 'jupyter_client', 'ipykernel',"
         " 'duckdb', 'polars', 'altair'); print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

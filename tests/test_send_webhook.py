@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
 
-from tests.send_receivers import Answer, HttpReceiver, Received
+from tests.send_receivers import Answer, HttpReceiver, Received, self_signed_tls
 from triggerlab.delivery import (
     DeliveryLog,
     OutgoingMessage,
@@ -72,6 +73,39 @@ def test_text_bodies_and_methods() -> None:
         b"plain words",
     )
     assert (second.method, second.body, "content-type" in second.headers) == ("GET", b"", False)
+
+
+def test_the_url_goes_out_as_rendered_and_only_unsafe_characters_are_encoded() -> None:
+    log = DeliveryLog.memory()
+    with HttpReceiver() as r:
+        signed = message(1, f"{r.url}/h%41/x?sig=a%2Fb%3D&q=%41")
+        spaced = message(2, f"{r.url}/a b/ü?q=ü")
+        run([signed, spaced], WebhookTransport(allow_networks=LOOPBACK), log, concurrency=1)
+    assert [q.path for q in r.requests] == ["/h%41/x?sig=a%2Fb%3D&q=%41", "/a%20b/%C3%BC?q=%C3%BC"]
+
+
+def test_redirects_are_answers_not_followed() -> None:
+    log = DeliveryLog.memory()
+    with HttpReceiver(lambda _: Answer(302, b"", headers={"Location": "/elsewhere"})) as r:
+        run([message(1, f"{r.url}/hook")], WebhookTransport(allow_networks=LOOPBACK), log)
+    assert [q.path for q in r.requests] == ["/hook"]
+    assert states(log) == [("user-1", "dead", 1, 302, "HTTP 302")]
+
+
+def test_tls_certificates_are_verified(tmp_path: Path) -> None:
+    log = DeliveryLog.memory()
+    with HttpReceiver(tls=self_signed_tls(tmp_path)) as r:
+        run([message(1, f"{r.url}/hook")], WebhookTransport(allow_networks=LOOPBACK), log)
+    assert r.requests == []
+    assert states(log) == [
+        (
+            "user-1",
+            "failed",
+            3,
+            None,
+            "gave up after 3 attempts in this run: connection failed (ConnectError)",
+        )
+    ]
 
 
 def test_basic_auth_from_environment_never_shows_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,40 +1,36 @@
-"""What every HTTP transport shares: one async client, and turning responses and errors into outcomes."""
+"""What every HTTP transport shares: one client, and turning responses into outcomes."""
 
 from __future__ import annotations
 
+import json
 from email.utils import parsedate_to_datetime
 from time import time
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from triggerlab.delivery.message import OutgoingMessage, Receipt
 from triggerlab.delivery.secrets import Secret, env_secret
 from triggerlab.delivery.transport import Transport
 from triggerlab.errors import DeliveryRejected, SendError, TransportError
 
+if TYPE_CHECKING:
+    from triggerlab.delivery.http_client import HttpClient, Response
+
 __all__ = [
     "BearerJsonTransport",
     "HttpTransport",
     "detail",
-    "http_client",
+    "json_body",
     "outcome",
     "refuse_credentials",
-    "request",
     "retry_after",
 ]
 
 _DETAIL = 200
 
 
-def http_client(*, timeout: float, concurrency: int) -> httpx.AsyncClient:
-    # Retries are the delivery loop's (it logs each attempt), so the client does none of its own.
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout),
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-        follow_redirects=False,
-        trust_env=False,
-    )
+def json_body(value: Any) -> bytes:
+    """Compact UTF-8 JSON, as providers' examples send it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def retry_after(value: str | None) -> float | None:
@@ -50,13 +46,13 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
-def detail(response: httpx.Response) -> str:
+def detail(response: Response) -> str:
     """The start of a response body on one line, to give as a reason."""
     text = response.text.strip().replace("\n", " ")
     return text[:_DETAIL]
 
 
-def outcome(response: httpx.Response) -> Receipt:
+def outcome(response: Response) -> Receipt:
     """2xx is a receipt; 429 and 5xx raise TransportError (retry); other statuses raise DeliveryRejected."""
     code = response.status_code
     if 200 <= code < 300:
@@ -70,22 +66,7 @@ def outcome(response: httpx.Response) -> Receipt:
     raise DeliveryRejected(reason, status_code=code)
 
 
-async def request(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """Send one request; timeouts and connection failures become TransportError (worth retrying).
-
-    Messages name the failure's kind only: httpx's own text may quote the URL, which can hold a secret.
-    """
-    try:
-        return await client.request(method, url, **kwargs)
-    except httpx.InvalidURL:
-        raise DeliveryRejected("the target URL is not valid") from None
-    except httpx.TimeoutException as exc:
-        raise TransportError(f"timeout ({type(exc).__name__})") from None
-    except httpx.TransportError as exc:
-        raise TransportError(f"connection failed ({type(exc).__name__})") from None
-
-
-def refuse_credentials(response: httpx.Response, service: str) -> None:
+def refuse_credentials(response: Response, service: str) -> None:
     """401/403 from a provider whose credentials are the transport's (not the message's): stop the run.
 
     Marking every message dead for a wrong token would make the fix (a new token) useless, as dead messages
@@ -96,18 +77,22 @@ def refuse_credentials(response: httpx.Response, service: str) -> None:
 
 
 class HttpTransport(Transport):
-    """A transport over one shared ``httpx.AsyncClient`` (created on first use unless one is injected)."""
+    """A transport over one shared :class:`HttpClient` (created on first use, inside the running loop, unless
+    one is injected). Retries are the delivery loop's (it logs each attempt), so the client makes none."""
 
-    def __init__(self, *, timeout: float, concurrency: int, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, *, timeout: float, concurrency: int, client: HttpClient | None = None) -> None:
         self.timeout = timeout
         self.concurrency = concurrency
         self._client = client
         self._own_client = client is None
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> HttpClient:
         if self._client is None:
-            self._client = http_client(timeout=self.timeout, concurrency=self.concurrency)
+            # imported here: aiohttp costs a fifth of a second to import, and a dry run never needs it
+            from triggerlab.delivery.http_client import HttpClient
+
+            self._client = HttpClient(timeout=self.timeout, concurrency=self.concurrency)
         return self._client
 
     async def aclose(self) -> None:
@@ -132,7 +117,7 @@ class BearerJsonTransport(HttpTransport):
         token_env: str,
         timeout: float,
         concurrency: int,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
     ) -> None:
         super().__init__(timeout=timeout, concurrency=concurrency, client=client)
         self.url = url
@@ -142,7 +127,7 @@ class BearerJsonTransport(HttpTransport):
     def body(self, message: OutgoingMessage) -> dict[str, Any]:
         raise NotImplementedError
 
-    def check(self, response: httpx.Response) -> None:
+    def check(self, response: Response) -> None:
         """Provider-specific errors hidden in an otherwise ordinary response (none by default)."""
 
     async def open(self) -> None:
@@ -154,8 +139,14 @@ class BearerJsonTransport(HttpTransport):
         if self._token is None:
             await self.open()
         assert self._token is not None
-        headers = {"Authorization": f"Bearer {self._token.reveal()}", "Idempotency-Key": message.key}
-        response = await request(self.client, "POST", self.url, json=self.body(message), headers=headers)
+        headers = {
+            "Authorization": f"Bearer {self._token.reveal()}",
+            "Idempotency-Key": message.key,
+            "Content-Type": "application/json",
+        }
+        response = await self.client.request(
+            "POST", self.url, headers=headers, content=json_body(self.body(message))
+        )
         refuse_credentials(response, self.service)
         self.check(response)
         return outcome(response)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import suppress
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
-
-from triggerlab.delivery._http import HttpTransport, detail, outcome, refuse_credentials, request
+from triggerlab.delivery._http import HttpTransport, detail, json_body, outcome, refuse_credentials
 from triggerlab.delivery.message import OutgoingMessage, Receipt, idempotency_key
 from triggerlab.delivery.secrets import Secret, env_secret
 from triggerlab.errors import DeliveryRejected, InputError, SendError
+
+if TYPE_CHECKING:
+    from triggerlab.delivery.http_client import HttpClient
 
 __all__ = ["REGIONS", "CleverTapTransport", "clevertap_calls"]
 
@@ -113,7 +114,7 @@ class CleverTapTransport(HttpTransport):
         passcode_env: str = "CLEVERTAP_PASSCODE",
         token_env: str = "CLEVERTAP_TOKEN",
         timeout: float = 10.0,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
     ) -> None:
         if base_url is None and region not in REGIONS:
             raise InputError(f"unknown CleverTap region {region!r}; expected one of {', '.join(REGIONS)}")
@@ -137,10 +138,13 @@ class CleverTapTransport(HttpTransport):
             await self.open()
         version = int(message.fields["version"])
         headers = {name: secret.reveal() for name, secret in self._headers.items()}
+        headers["Content-Type"] = "application/json"
         if version == 2 and "X-CleverTap-Token" not in headers:
             raise SendError(f"environment variable {self.envs[2]} is not set (/2/ calls need the token)")
         url = f"{self.base_url}/{version}/send/externaltrigger.json"
-        response = await request(self.client, "POST", url, json=message.fields["body"], headers=headers)
+        response = await self.client.request(
+            "POST", url, headers=headers, content=json_body(message.fields["body"])
+        )
         refuse_credentials(response, "CleverTap")
         receipt = outcome(response)
         try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from triggerlab.delivery._http import BearerJsonTransport
 from triggerlab.delivery.message import OutgoingMessage
+
+if TYPE_CHECKING:
+    from triggerlab.delivery.http_client import HttpClient
 
 __all__ = ["FcmTransport", "fcm_body"]
 
@@ -42,7 +43,7 @@ class FcmTransport(BearerJsonTransport):
         base_url: str = "https://fcm.googleapis.com",
         timeout: float = 10.0,
         concurrency: int = 32,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
     ) -> None:
         url = f"{base_url.rstrip('/')}/v1/projects/{project_id}/messages:send"
         super().__init__(

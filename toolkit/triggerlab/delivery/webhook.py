@@ -12,16 +12,18 @@ import base64
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlencode
 
-import httpx
-
-from triggerlab.delivery._http import HttpTransport, outcome, request
+from triggerlab.delivery._http import HttpTransport, outcome
 from triggerlab.delivery.message import OutgoingMessage, Receipt
 from triggerlab.delivery.safety import TargetGuard, check_header
 from triggerlab.delivery.secrets import Secret, env_secret
 from triggerlab.errors import SendError, TransportError
 from triggerlab.messages import WebhookAuth
+
+if TYPE_CHECKING:
+    from triggerlab.delivery.http_client import HttpClient, Response
 
 __all__ = ["WebhookTransport"]
 
@@ -45,24 +47,27 @@ class _OAuth:
         self.token: _Token | None = None
         self.lock = asyncio.Lock()
 
-    async def get(
-        self, client: httpx.AsyncClient, guard: TargetGuard, *, stale: Secret | None = None
-    ) -> Secret:
+    async def get(self, client: HttpClient, guard: TargetGuard, *, stale: Secret | None = None) -> Secret:
         async with self.lock:
             if self.token and self.token.value is not stale and self.token.expires > time.monotonic():
                 return self.token.value
             self.token = await self._fetch(client, guard)
             return self.token.value
 
-    async def _fetch(self, client: httpx.AsyncClient, guard: TargetGuard) -> _Token:
+    async def _fetch(self, client: HttpClient, guard: TargetGuard) -> _Token:
         auth = self.auth
         assert auth.token_url and auth.client_id_env and auth.client_secret_env
         client_id, secret = env_secret(auth.client_id_env), env_secret(auth.client_secret_env)
         await guard.check(auth.token_url)
-        data = {"grant_type": "client_credentials"} | ({"scope": auth.scope} if auth.scope else {})
+        form = {"grant_type": "client_credentials"} | ({"scope": auth.scope} if auth.scope else {})
         pair = f"{client_id.reveal()}:{secret.reveal()}".encode()
-        headers = {"Authorization": "Basic " + base64.b64encode(pair).decode()}
-        response = await request(client, "POST", auth.token_url, data=data, headers=headers)
+        headers = {
+            "Authorization": "Basic " + base64.b64encode(pair).decode(),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        response = await client.request(
+            "POST", auth.token_url, headers=headers, content=urlencode(form).encode()
+        )
         if response.status_code == 429 or response.status_code >= 500:
             outcome(response)
         if response.status_code != 200:
@@ -98,7 +103,7 @@ class WebhookTransport(HttpTransport):
         timeout: float = 3.0,
         concurrency: int = 64,
         allow_networks: Iterable[str] = (),
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
     ) -> None:
         super().__init__(timeout=timeout, concurrency=concurrency, client=client)
         self.guard = TargetGuard(allow_networks)
@@ -152,14 +157,14 @@ class WebhookTransport(HttpTransport):
         body: Any,
         credential: Secret | None,
         auth: WebhookAuth | None,
-    ) -> httpx.Response:
+    ) -> Response:
         if credential is not None:
             value = credential.reveal()
             headers = headers | {
                 "Authorization": value if auth and auth.kind == "basic" else f"Bearer {value}"
             }
         content = None if body is None else str(body).encode()
-        return await request(self.client, method, url, headers=headers, content=content)
+        return await self.client.request(method, url, headers=headers, content=content)
 
     def __repr__(self) -> str:
         allowed = [str(n) for n in self.guard.allowed]

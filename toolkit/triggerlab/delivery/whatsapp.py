@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from triggerlab.delivery._http import BearerJsonTransport
 from triggerlab.delivery.message import OutgoingMessage
 from triggerlab.errors import TransportError
+
+if TYPE_CHECKING:
+    from triggerlab.delivery.http_client import HttpClient, Response
 
 __all__ = ["WhatsAppTransport", "whatsapp_body"]
 
@@ -38,7 +39,7 @@ def whatsapp_body(message: OutgoingMessage) -> dict[str, Any]:
     }
 
 
-def _error_code(response: httpx.Response) -> int | None:
+def _error_code(response: Response) -> int | None:
     try:
         code = response.json()["error"]["code"]
     except (ValueError, KeyError, TypeError):
@@ -63,7 +64,7 @@ class WhatsAppTransport(BearerJsonTransport):
         base_url: str = "https://graph.facebook.com/v23.0",
         timeout: float = 10.0,
         concurrency: int = 16,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
     ) -> None:
         url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
         super().__init__(
@@ -73,6 +74,6 @@ class WhatsAppTransport(BearerJsonTransport):
     def body(self, message: OutgoingMessage) -> dict[str, Any]:
         return whatsapp_body(message)
 
-    def check(self, response: httpx.Response) -> None:
+    def check(self, response: Response) -> None:
         if response.status_code == 400 and _error_code(response) in _THROTTLED:
             raise TransportError(f"throttled (error code {_error_code(response)})", status_code=400)
