@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from triggerlab.settings import is_zone
 
-__all__ = ["dnd_delivery", "inside", "local_iso", "transitions", "user_zone", "zone"]
+__all__ = ["dnd_delivery", "inside", "local_iso", "period", "transitions", "user_zone", "zone"]
 
 
 @cache
@@ -96,6 +96,16 @@ def local_iso(instant: datetime, zone_name: str) -> str:
 
 def local_wall(instant: datetime, zone_name: str) -> datetime:
     return instant.astimezone(zone(zone_name)).replace(tzinfo=None)
+
+
+def period(per: str, wall: datetime) -> tuple[int, ...]:
+    """The calendar period (``day``, ``week``: ISO week, ``month``) a wall-clock time falls in."""
+    if per == "day":
+        return (wall.year, wall.month, wall.day)
+    if per == "week":
+        iso = wall.isocalendar()
+        return (iso.year, iso.week)
+    return (wall.year, wall.month)
 
 
 def transitions(names: Iterable[str], first: date, last: date) -> list[tuple[str, datetime, int]]:

@@ -10,7 +10,7 @@ per-user pass of rules 12-13 (:mod:`.duck_deliver`) -> outcomes. DuckDB is opene
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -24,6 +24,7 @@ from triggerlab.engine import common
 from triggerlab.engine.clock import valid_zone
 from triggerlab.engine.duck_certain import certainty_table
 from triggerlab.engine.duck_deliver import deliver
+from triggerlab.engine.duck_events import event_spans, relevant_events
 from triggerlab.engine.duck_filters import event_filter_table, property_sql, quote, quote_name
 from triggerlab.engine.duck_render import render_rows
 from triggerlab.engine.duck_schedule import build_offsets, delivery_local_sql, schedule_table
@@ -116,17 +117,17 @@ class DuckEngine:
         profiles = inputs.profiles.with_row_index("__pidx").with_columns(pl.col("__pidx").cast(pl.Int64))
         self.profile_schema = inputs.profiles.schema
         self._view("prof", profiles)
-        self._view("events_all", inputs.events)
         self._view("history", inputs.history)
         self._table("camps", _campaign_rows(inputs))
 
     def _view(self, name: str, frame: pl.DataFrame) -> None:
         """Big inputs are read in place (Arrow, zero copy), not copied into DuckDB."""
-        self._arrow[name] = frame.to_arrow()
+        # the newest Arrow layout is polars' own (string views): older layouts copy every string
+        self._arrow[name] = frame.to_arrow(compat_level=pl.CompatLevel.newest())
         self.con.register(name, self._arrow[name])
 
     def _table(self, name: str, frame: pl.DataFrame) -> None:
-        self.con.register(f"{name}_frame", frame.to_arrow())
+        self.con.register(f"{name}_frame", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
         self.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
         self.con.unregister(f"{name}_frame")
 
@@ -191,17 +192,17 @@ class DuckEngine:
         )
 
     def relevant_events(self) -> None:
-        """``events``: only the events the audience filters and goals name, of users in the batch, read from
-        the input once (the filters and the goal each scan it again)."""
-        names: list[str] = []
-        for campaign in self.inputs.campaigns.values():
-            names += [rule.event for rule in campaign.audience.filters if isinstance(rule, EventFilter)]
-            names += [campaign.goal.event] if campaign.goal else []
-        self.sql(
-            f"""CREATE OR REPLACE TEMP TABLE events AS
-            SELECT * FROM events_all WHERE list_contains({_list(sorted(set(names)))}, event)
-              AND identity IN (SELECT identity FROM rows WHERE pidx IS NOT NULL)"""
-        )
+        """``events``: only what the audience filters and goals can read (:mod:`.duck_events`)."""
+        received = {
+            cid: (first.astimezone(UTC), last.astimezone(UTC))
+            for cid, first, last in self.sql(
+                """SELECT campaign_id, min(received_at), max(received_at) FROM rows
+                WHERE pidx IS NOT NULL GROUP BY campaign_id"""
+            ).fetchall()
+        }
+        identities = self.frame("SELECT DISTINCT identity FROM rows WHERE pidx IS NOT NULL")["identity"]
+        spans = event_spans(self.inputs.campaigns, received)
+        self._table("events", relevant_events(self.inputs.events, identities, spans, self.inputs.campaigns))
 
     # ---- rules 1-7 ------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from triggerlab.campaign import Campaign
 from triggerlab.engine import common
+from triggerlab.engine.clock import period
 from triggerlab.settings import FrequencyCap, Settings
 
 __all__ = ["deliver"]
@@ -32,25 +33,16 @@ class _Rule:
     gap_reason: str
 
 
-def _period(per: str, wall: datetime) -> tuple[int, ...]:
-    if per == "day":
-        return (wall.year, wall.month, wall.day)
-    if per == "week":
-        iso = wall.isocalendar()
-        return (iso.year, iso.week)
-    return (wall.year, wall.month)
-
-
 def _count(
     cap: FrequencyCap, at: datetime, wall: datetime, past: list[tuple[datetime, datetime, str, str]]
 ) -> int:
     """Deliveries on the cap's channel(s) that count for a delivery at ``at`` (all of ``past`` is <= at)."""
     if cap.is_calendar:
-        period = _period(cap.per, wall)
+        current = period(cap.per, wall)
         return sum(
             1
             for when, local, channel, _ in past
-            if cap.channel in (None, channel) and _period(cap.per, local) == period
+            if cap.channel in (None, channel) and period(cap.per, local) == current
         )
     width = cap.rolling.seconds
     return sum(

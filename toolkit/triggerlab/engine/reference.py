@@ -19,7 +19,7 @@ from triggerlab.audience import EventFilter, PropertyFilter
 from triggerlab.campaign import Campaign
 from triggerlab.durations import parse_duration
 from triggerlab.engine import common
-from triggerlab.engine.clock import dnd_delivery, local_iso, local_wall, user_zone
+from triggerlab.engine.clock import dnd_delivery, local_iso, local_wall, period, user_zone
 from triggerlab.engine.inputs import SAMPLE_SIZE, EngineInputs, EngineOutput, zone_warnings
 from triggerlab.engine.rendering import fields_json, render_row
 from triggerlab.engine.values import as_number, matches
@@ -239,8 +239,8 @@ class Reference:
         assert when is not None
         on_channel = [at for channel, _, at in mine if cap.channel in (None, channel)]
         if cap.is_calendar:
-            period = _period(cap.per, local_wall(when, row.zone))
-            count = sum(1 for at in on_channel if _period(cap.per, local_wall(at, row.zone)) == period)
+            current = period(cap.per, local_wall(when, row.zone))
+            count = sum(1 for at in on_channel if period(cap.per, local_wall(at, row.zone)) == current)
         else:
             width = cap.rolling.seconds
             count = sum(1 for at in on_channel if (when - at).total_seconds() < width)
@@ -296,15 +296,6 @@ def _bound_holds(aggregate: Any, value: Decimal) -> bool:
         for key, compare in _COMPARE.items()
         if getattr(aggregate, key) is not None
     )
-
-
-def _period(per: str, wall: datetime) -> tuple[int, ...]:
-    if per == "day":
-        return (wall.year, wall.month, wall.day)
-    if per == "week":
-        iso = wall.isocalendar()
-        return (iso.year, iso.week)
-    return (wall.year, wall.month)
 
 
 def run_reference(lines: list[BatchLine], inputs: EngineInputs) -> EngineOutput:

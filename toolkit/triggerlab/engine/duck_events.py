@@ -1,0 +1,94 @@
+"""The events a run can read: only the event names, users and times the audience filters and goals look at.
+
+The events table is the largest input (tens of millions of rows) and most of it cannot matter: events of
+users outside the batch, of names no filter or goal names, or too far from every trigger time. It is cut once,
+in polars on the frame it already holds (a set lookup on the identity, then the name and time test on what
+is left), and only the rest is copied into DuckDB.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from triggerlab.audience import EventFilter
+from triggerlab.campaign import Campaign
+from triggerlab.durations import parse_duration
+
+__all__ = ["event_spans", "relevant_events"]
+
+#: (earliest, latest) event time that can matter for a name; None on a side: unbounded
+Span = tuple[datetime | None, datetime | None]
+
+
+def _reach(text: str) -> timedelta:
+    """At least as long as the duration from any instant: a month is taken as 31 days (a superset is safe)."""
+    duration = parse_duration(text)
+    if duration.is_months:
+        return timedelta(days=31 * duration.amount + 1)
+    return timedelta(seconds=duration.seconds)
+
+
+def _widen(spans: dict[str, Span], name: str, low: datetime | None, high: datetime | None) -> None:
+    if name not in spans:
+        spans[name] = (low, high)
+        return
+    old_low, old_high = spans[name]
+    spans[name] = (
+        None if old_low is None or low is None else min(old_low, low),
+        None if old_high is None or high is None else max(old_high, high),
+    )
+
+
+def event_spans(
+    campaigns: dict[str, Campaign], received: dict[str, tuple[datetime, datetime]]
+) -> dict[str, Span]:
+    """For each event name, the times that can matter, given each campaign's (first, last) trigger time.
+
+    An event filter counts events before the trigger and, with ``within``, not earlier than the window's
+    start; a goal looks at events after the trigger up to the end of its window.
+    """
+    spans: dict[str, Span] = {}
+    for cid, campaign in campaigns.items():
+        if cid not in received:
+            continue
+        first, last = received[cid]
+        for rule in campaign.audience.filters:
+            if isinstance(rule, EventFilter):
+                low = None if rule.within is None else first - _reach(rule.within)
+                _widen(spans, rule.event, low, last)
+        if campaign.goal is not None:
+            _widen(spans, campaign.goal.event, first, last + _reach(campaign.goal.within))
+    return spans
+
+
+def _columns(campaigns: dict[str, Campaign], schema: pl.Schema) -> list[str]:
+    """The key columns and every property a filter's conditions or aggregates read."""
+    wanted = ["identity", "event", "ts"]
+    for campaign in campaigns.values():
+        for rule in campaign.audience.filters:
+            if isinstance(rule, EventFilter):
+                wanted += [condition.property for condition in rule.where]
+                wanted += [agg.property for agg in (rule.sum, rule.avg) if agg is not None]
+    return [name for name in dict.fromkeys(wanted) if name in schema]
+
+
+def relevant_events(
+    events: pl.DataFrame, identities: pl.Series, spans: dict[str, Span], campaigns: dict[str, Campaign]
+) -> pl.DataFrame:
+    """The rows of ``events`` of ``identities`` whose name and time fall in ``spans``."""
+    columns = _columns(campaigns, events.schema)
+    if not spans:
+        return events.select(columns).clear()
+    # the identity lookup first: it drops most rows, so the string tests below see few
+    mine = events.select(columns).filter(pl.col("identity").is_in(identities.implode()))
+    keep = pl.lit(False)
+    for name, (low, high) in spans.items():
+        test = pl.col("event") == name
+        if low is not None:
+            test &= pl.col("ts") >= low
+        if high is not None:
+            test &= pl.col("ts") <= high
+        keep |= test
+    return mine.filter(keep)
