@@ -12,6 +12,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +35,10 @@ TEMPLATES = [
     "{{ ExternalTrigger.prices[0].v }}{{ ExternalTrigger.sku | join: ',' }}",
     # no ExternalTrigger at all
     "Hello",
+    # optional objects and strings inside loops (NULL there is absent or JSON null), an array of arrays
+    "{% for p in ExternalTrigger.items %}{% if p.flag %}{{ p.order.id }}{{ p.name }}{% endif %}{{ p.sku }}"
+    "{% endfor %}{% if ExternalTrigger.v %}{{ ExternalTrigger.c.v }}{% endif %}"
+    "{% for row in ExternalTrigger.prices %}{% for q in row %}{{ q.v }}{% endfor %}{% endfor %}",
 ]
 KEYS = st.sampled_from(["items", "sku", "name", "prices", "v", "c", "order", "id", "flag", "row", "Sku"])
 STRINGS = st.one_of(
@@ -163,3 +169,17 @@ def test_known_payloads_take_both_stages() -> None:
     for coerce in (False, True):
         check(body, [good, *bad, {**good, "note": "null"}, {"Items": []}], coerce, None)
         check(body, [good], coerce, 2)
+
+
+def test_text_duckdb_cannot_read_as_json_fails_the_query_in_both_stages() -> None:
+    """Rule 1 rejects such lines before any payload check; a table holding one is an input error."""
+    con = connect(threads=1)
+    con.execute("CREATE TABLE t (id INTEGER, payload VARCHAR)")
+    good = '{"items": [{"sku": "a", "prices": []}], "order": {"id": "7"}}'
+    for broken in ('{"items": [', "{'items': []}", '{"items": []} x', ""):
+        con.execute("DELETE FROM t")
+        con.executemany("INSERT INTO t VALUES (?, ?)", [(0, good), (1, broken)])
+        for exact in (False, True):
+            query = payload_check_query(campaign(TEMPLATES[0]), "t", exact_only=exact)
+            with pytest.raises(duckdb.InvalidInputException, match="Malformed JSON"):
+                con.execute(f"SELECT id, problems FROM ({query})").fetchall()

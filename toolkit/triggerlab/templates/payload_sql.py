@@ -8,16 +8,18 @@ string" at paths no template reads are rule 1 of the trigger layer and are not r
 Two stages, so that a payload is parsed once when it keeps the contract:
 
 * the fast stage casts each payload once with ``json_transform`` to a STRUCT/LIST shape derived from the
-  contract, every leaf kept as raw JSON text (its first character is its type), and proves the payload clean
-  from that typed value alone; a proof is only attempted when every null and every wrong shape is visible in
-  the typed value: the text has no ``null`` at all, it starts with ``{``, and an object that was not one
-  (all its fields NULL) or an array that was not one (NULL) makes the payload a suspect;
+  contract, every leaf kept as raw JSON text (its first character is its type; under ``coerce`` as VARCHAR)
+  and proves the payload clean from that typed value alone, with one lambda per array level and no copies;
+  an object that was not one (all its fields NULL) or an array that was not one (NULL) makes it a suspect,
+  and so does a NULL where a JSON ``null`` would be a finding, unless the payload text has no ``null`` at all
+  (that scan is only paid by payloads that lack such a key: see :class:`_Proof`);
 * the exact stage runs only on suspects, and on every payload of a contract without arrays (its paths are
   all flat, so it parses each payload once too): all flat paths are typed with one
   ``json_type(payload, [paths])`` call, and each path under a loop (``[*]``) costs one more pass.
 
 A suspect is never reported for being one: the exact stage alone decides its findings, so both stages give
 the findings the exact stage would give alone (the tests compare them, and both with ``validate_payload``).
+Text DuckDB cannot read as JSON makes the query fail (rule 1 rejects such requests before any payload check).
 """
 
 from __future__ import annotations
@@ -106,13 +108,17 @@ class _Builder:
         return f"json_type({self.column}, [{', '.join(_quote(p) for p in self.flat)}])"
 
 
-def _structure(node: SchemaNode) -> Any:
-    """The ``json_transform`` shape of a node: objects as STRUCTs, arrays as LISTs, anything else raw JSON."""
+def _structure(node: SchemaNode, leaf: str) -> Any:
+    """The ``json_transform`` shape of a node: objects as STRUCTs, arrays as LISTs, anything else ``leaf``.
+
+    ``JSON`` keeps a leaf's raw text (its first character is its type); ``VARCHAR``, about a fifth cheaper to
+    transform, writes numbers and booleans as their text, which is enough under ``coerce`` (objects and
+    arrays still start with ``{`` and ``[``)."""
     if node.kind == "object":
-        return {key: _structure(child) for key, child in node.properties.items()}
+        return {key: _structure(child, leaf) for key, child in node.properties.items()}
     if node.kind == "array":
-        return [_structure(node.items) if node.items is not None else "JSON"]
-    return "JSON"
+        return [_structure(node.items, leaf) if node.items is not None else leaf]
+    return leaf
 
 
 def _looped(node: SchemaNode) -> bool:
@@ -135,69 +141,60 @@ def _transformable(node: SchemaNode) -> bool:
 
 
 @dataclass
-class _Scope:
-    """Every value at one looped path: ``values`` (an SQL list), checked one at a time as ``var``."""
-
-    values: str
-    var: str
-    conditions: list[str] = field(default_factory=list)
-
-
-@dataclass
 class _Proof:
-    """The fast stage: conditions on the typed value ``__s`` that hold only for a payload without findings."""
+    """The fast stage: one condition on the typed value ``__s``, true only for a payload without findings.
+
+    A field of ``__s`` is NULL when the key is absent, holds JSON ``null``, or (for an array) holds no
+    array; an object that was not one comes out with every field NULL. An optional key whose ``null`` is a
+    finding (an object; a string under ``strict``) is ``ambiguous`` when NULL: the strict proof takes it as
+    required, the lenient one accepts it when the payload text has no ``null`` at all. Scanning the text costs
+    about a quarter of the parse, so it is only paid for payloads that lack such a key."""
 
     coerce: bool
-    scopes: list[_Scope] = field(default_factory=list)
+    lenient: bool
+    ambiguous: bool = False
+    depth: int = 0
 
     def leaf(self, value: str) -> str:
-        text = f"{value}::VARCHAR"
         if self.coerce:
-            return f"NOT (prefix({text}, '{{') OR prefix({text}, '['))"
-        return f"prefix({text}, '\"')"
+            return f"NOT (prefix({value}, '{{') OR prefix({value}, '['))"
+        return f"prefix({value}::VARCHAR, '\"')"
 
-    def check(
-        self, node: SchemaNode, value: str, scope: _Scope | None, out: list[str], root: bool = False
-    ) -> None:
-        """Append to ``out`` what makes ``value`` (not NULL) keep ``node``; arrays open a new scope."""
+    def keeps(self, node: SchemaNode, value: str, root: bool = False) -> list[str]:
+        """What makes ``value`` (not NULL) keep ``node``; never NULL itself, so that lists can fold it."""
         if node.kind == "string":
-            out.append(self.leaf(value))
-        elif node.kind == "array":
-            values = (
-                value
-                if scope is None
-                else f"flatten(list_transform({scope.values}, lambda {scope.var}: {value}))"
-            )
-            inner = _Scope(values, f"__v{len(self.scopes) + 1}")
-            self.scopes.append(inner)
-            if node.items is not None and node.items.kind is not None:
-                inner.conditions.append(f"{inner.var} IS NOT NULL")
-                self.check(node.items, inner.var, inner, inner.conditions)
-        elif node.kind == "object":
-            fields = {key: _field(value, key) for key in node.properties}
-            if not root:  # a value that was no object comes out with every field NULL
-                out.append("(" + " OR ".join(f"{f} IS NOT NULL" for f in fields.values()) + ")")
-            for key, child in node.properties.items():
-                sub, required = fields[key], key in node.required
-                if child.kind == "array":  # NULL: absent, or not an array
-                    out.append(f"{sub} IS NOT NULL")
-                    self.check(child, sub, scope, out)
-                    continue
-                if required:
-                    out.append(f"{sub} IS NOT NULL")
-                if child.kind is not None:
-                    inner_out: list[str] = []
-                    self.check(child, sub, scope, inner_out)
-                    body = " AND ".join(inner_out)
-                    out.append(f"({body})" if required else f"({sub} IS NULL OR ({body}))")
+            return [self.leaf(value)]
+        if node.kind == "array":
+            items = node.items
+            if items is None or items.kind is None:
+                return []
+            self.depth += 1
+            var = f"__v{self.depth}"
+            each = " AND ".join([f"{var} IS NOT NULL", *self.keeps(items, var)])
+            self.depth -= 1
+            # list_contains(..., false) over a never-NULL list: an empty array is kept, as it should be
+            return [f"NOT list_contains(list_transform({value}, lambda {var}: {each}), false)"]
+        if node.kind != "object":
+            return []
+        fields = {key: _field(value, key) for key in node.properties}
+        present: list[str] = []  # keys taken as required: an array's NULL may be a wrong shape, never kept
+        out: list[str] = []
+        for key, child in node.properties.items():
+            ambiguous = child.kind == "object" or (child.kind == "string" and not self.coerce)
+            self.ambiguous = self.ambiguous or (ambiguous and key not in node.required)
+            if key in node.required or child.kind == "array" or (ambiguous and not self.lenient):
+                present.append(key)
+                out.extend([f"{fields[key]} IS NOT NULL", *self.keeps(child, fields[key])])
+            elif child.kind is not None:
+                out.append(f"({fields[key]} IS NULL OR ({' AND '.join(self.keeps(child, fields[key]))}))")
+        if not root and not present:  # a key taken as required already sees a value that was no object
+            out.insert(0, "(" + " OR ".join(f"{f} IS NOT NULL" for f in fields.values()) + ")")
+        return out
 
     def proof(self, column: str, tree: SchemaNode) -> str:
-        conditions = [f"prefix({column}, '{{')", f"NOT contains({column}, 'null')"]
-        self.check(tree, "__s", None, conditions, root=True)
-        for scope in self.scopes:
-            if scope.conditions:
-                each = f"lambda {scope.var}: " + " AND ".join(scope.conditions)
-                conditions.append(f"coalesce(list_bool_and(list_transform({scope.values}, {each})), true)")
+        conditions = [f"prefix({column}, '{{')", *self.keeps(tree, "__s", root=True)]
+        if self.lenient and self.ambiguous:
+            conditions.insert(1, f"NOT contains({column}, 'null')")
         return "\n    AND ".join(conditions)
 
 
@@ -223,10 +220,14 @@ def payload_check_query(
             f"SELECT * EXCLUDE (__t), {builder.problems()} AS problems\n"
             f"FROM (SELECT *, {builder.types_of_flat()} AS __t FROM {source})"
         )
-    proof = _Proof(coerce).proof(column, tree)
+    strict = _Proof(coerce, lenient=False)
+    proofs = [strict.proof(column, tree)]
+    if strict.ambiguous:
+        proofs.append(_Proof(coerce, lenient=True).proof(column, tree))
     exact = f"list_transform([{builder.types_of_flat()}], lambda __t: {builder.problems()})[1]"
-    structure = _quote(json.dumps(_structure(tree), ensure_ascii=False))
+    structure = _quote(json.dumps(_structure(tree, "VARCHAR" if coerce else "JSON"), ensure_ascii=False))
+    cases = "".join(f"WHEN {proof}\n  THEN []::VARCHAR[]\n  " for proof in proofs)
     return (
-        f"SELECT * EXCLUDE (__s), CASE WHEN {proof}\n  THEN []::VARCHAR[]\n  ELSE {exact} END AS problems\n"
+        f"SELECT * EXCLUDE (__s), CASE {cases}ELSE {exact} END AS problems\n"
         f"FROM (SELECT *, json_transform({column}, {structure}) AS __s FROM {source})"
     )
