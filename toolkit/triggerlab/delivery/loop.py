@@ -1,12 +1,13 @@
 """The delivery loop: messages in, each one ends sent, failed (retry later) or dead, and the log says which.
 
 Durability contract (the crash window): a batch of messages is logged ``pending`` in one commit before any
-of them is handed to the transport; acknowledgements are logged in batches (every ``batch_size`` outcomes or
-``flush_interval`` seconds). A run killed between a receiver's acknowledgement and the next flush has
-messages the receiver holds but the log still calls pending; the next run sends those again with the same
-idempotency key, so a receiver that keeps keys drops the repeat. At most ``batch_size`` messages, or those
-acknowledged in the last ``flush_interval`` seconds, can be in that window. A message logged ``sent`` or
-``dead`` is never handed to a transport again.
+of them is handed to the transport; acknowledgements are logged in batches, committed on a thread of their
+own while sending goes on (see :mod:`triggerlab.delivery.writer`). A run killed between a receiver's
+acknowledgement and the commit that records it has messages the receiver holds but the log still calls
+pending; the next run sends those again with the same idempotency key, so a receiver that keeps keys drops
+the repeat. At most ``batch_size`` acknowledged messages are uncommitted at any time, and none for longer
+than about ``flush_interval`` seconds plus one commit. A message logged ``sent`` or ``dead`` is never handed
+to a transport again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from triggerlab.delivery.log import DeliveryLog, LogRow
 from triggerlab.delivery.message import OutgoingMessage
 from triggerlab.delivery.pacing import RateLimiter, RetryPolicy
 from triggerlab.delivery.transport import Transport
+from triggerlab.delivery.writer import LogWriter
 from triggerlab.errors import DeliveryRejected, TransportError
 
 __all__ = ["DeliverySummary", "deliver"]
@@ -74,29 +76,6 @@ class DeliverySummary:
         return text
 
 
-class _Writer:
-    """Buffers outcome rows and appends them in batches."""
-
-    def __init__(self, log: DeliveryLog, batch_size: int) -> None:
-        self.log = log
-        self.batch_size = batch_size
-        self.rows: list[LogRow] = []
-
-    def add(self, row: LogRow) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= self.batch_size:
-            self.flush()
-
-    def flush(self) -> None:
-        rows, self.rows = self.rows, []
-        self.log.append(rows)
-
-    async def every(self, seconds: float) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            self.flush()
-
-
 #: a message waiting for a worker: the message, attempts before this run, attempts so far in this run
 _Item = tuple[OutgoingMessage, int, int]
 
@@ -109,16 +88,17 @@ class _Run:
     def __init__(
         self,
         transport: Transport,
-        writer: _Writer,
+        log: DeliveryLog,
         summary: DeliverySummary,
         *,
+        batch_size: int,
         rate: float | None,
         retry: RetryPolicy,
         rng: random.Random,
         advance: Callable[[int], object],
     ) -> None:
         self.transport = transport
-        self.writer = writer
+        self.writer = LogWriter(log, batch_size, failed=self._stop)
         self.summary = summary
         self.limiter = RateLimiter(rate)
         self.retry = retry
@@ -151,10 +131,10 @@ class _Run:
         self.unsettled += 1
         self.queue.put_nowait((m, earlier, 0))
 
-    def _settle(
+    async def _settle(
         self, m: OutgoingMessage, state: str, attempts: int, code: int | None, reason: str | None
     ) -> None:
-        self.writer.add(self.row(m, state, attempts, code, reason))
+        await self.writer.add(self.row(m, state, attempts, code, reason))
         if state == "sent":
             self.summary.sent += 1
         elif state == "dead":
@@ -175,6 +155,12 @@ class _Run:
         self.changed.set()
 
     async def worker(self) -> None:
+        try:
+            await self._work()
+        except Exception as exc:  # a SendError that stops the run, a failed log commit, or a bug
+            self._stop(exc)
+
+    async def _work(self) -> None:
         loop = asyncio.get_running_loop()
         while self.failure is None:
             m, earlier, attempt = await self.queue.get()
@@ -185,23 +171,19 @@ class _Run:
             try:
                 receipt = await self.transport.deliver(m)
             except DeliveryRejected as exc:
-                self._settle(m, "dead", earlier + attempt, exc.status_code, exc.message)
+                await self._settle(m, "dead", earlier + attempt, exc.status_code, exc.message)
             except TransportError as exc:
                 if attempt >= self.retry.max_attempts:
                     reason = f"gave up after {attempt} attempts in this run: {exc.message}"
-                    self._settle(m, "failed", earlier + attempt, exc.status_code, reason)
+                    await self._settle(m, "failed", earlier + attempt, exc.status_code, reason)
                 else:
-                    self.writer.add(self.row(m, "failed", earlier + attempt, exc.status_code, exc.message))
+                    row = self.row(m, "failed", earlier + attempt, exc.status_code, exc.message)
+                    await self.writer.add(row)
                     self.summary.retries += 1
                     delay = self.retry.delay(attempt, exc.retry_after, self.rng)
                     loop.call_later(delay, self._requeue, (m, earlier, attempt))
-            except (
-                Exception
-            ) as exc:  # a SendError that stops the run, or a bug: either way, stop and re-raise
-                self._stop(exc)
-                return
             else:
-                self._settle(m, "sent", earlier + attempt, receipt.status_code, None)
+                await self._settle(m, "sent", earlier + attempt, receipt.status_code, None)
 
     async def settled_down_to(self, count: int) -> None:
         """Wait until at most ``count`` messages are unsettled; raise the run's failure if it stops first."""
@@ -251,23 +233,29 @@ async def deliver(
             todo[m.key] = m
             earlier[m.key] = attempts
     limit = min(concurrency, transport.max_concurrency or concurrency)
-    writer = _Writer(log, batch_size)
     # Messages taken on at once (in flight, queued, or waiting out a back-off): two batches, so the next one
     # is marked pending while the last is still going out, and a huge batch is not all marked up front.
     window = max(2 * batch_size, limit * 4)
     with tqdm(total=len(todo), disable=not progress, unit="msg", desc=f"send via {transport.name}") as bar:
         run = _Run(
-            transport, writer, summary, rate=rate, retry=retry, rng=random.Random(seed), advance=bar.update
+            transport,
+            log,
+            summary,
+            batch_size=batch_size,
+            rate=rate,
+            retry=retry,
+            rng=random.Random(seed),
+            advance=bar.update,
         )
         await transport.open()
-        flusher = asyncio.create_task(writer.every(flush_interval))
+        flusher = asyncio.create_task(run.writer.every(flush_interval))
         workers = [asyncio.create_task(run.worker()) for _ in range(limit)]
         try:
             pending = list(todo.values())
             for start in range(0, len(pending), batch_size):
                 chunk = pending[start : start + batch_size]
                 await run.settled_down_to(window - len(chunk))
-                log.append([run.row(m, "pending", earlier[m.key], None, None) for m in chunk])
+                await run.writer.commit([run.row(m, "pending", earlier[m.key], None, None) for m in chunk])
                 for m in chunk:
                     run.add(m, earlier[m.key])
             await run.settled_down_to(0)
@@ -277,6 +265,8 @@ async def deliver(
             await asyncio.gather(*workers, return_exceptions=True)
             flusher.cancel()
             await asyncio.gather(flusher, return_exceptions=True)
-            writer.flush()
-            await transport.aclose()
+            try:
+                await run.writer.close()
+            finally:
+                await transport.aclose()
     return summary
