@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import ClassVar
 
+import duckdb
 import pytest
 
 from triggerlab.delivery import (
@@ -26,6 +27,7 @@ from triggerlab.delivery import (
 )
 from triggerlab.delivery._http import retry_after
 from triggerlab.delivery.api import _dry_log
+from triggerlab.delivery.log import _SCHEMA
 from triggerlab.delivery.secrets import Secret, env_secret
 from triggerlab.errors import DeliveryRejected, SendError, TransportError
 from triggerlab.workspace import Workspace
@@ -125,6 +127,21 @@ def test_a_configuration_error_stops_the_run_and_keeps_the_log() -> None:
         )
     assert [(r[0], r[1]) for r in rows(log)] == [("a", "pending"), ("b", "pending")]
     assert transport.calls == ["a"]
+
+
+def test_a_log_that_cannot_record_an_outcome_stops_the_run() -> None:
+    con = duckdb.connect(":memory:")
+    # The log's own table, made to refuse 'sent' rows: the first commit of outcomes fails.
+    con.execute(_SCHEMA.replace("state VARCHAR NOT NULL,", "state VARCHAR NOT NULL CHECK (state <> 'sent'),"))
+    log = DeliveryLog(con)
+    transport = Scripted({f"user-{n}": ["ok"] for n in range(40)})
+    with pytest.raises(duckdb.ConstraintException, match="CHECK constraint failed"):
+        asyncio.run(deliver([message(n) for n in range(40)], transport, log=log, batch_size=10))
+    # Nothing is recorded sent; the batches marked pending before the run stopped stay pending.
+    logged = rows(log)
+    assert {row[1:] for row in logged} == {("pending", 0, None, None)}
+    assert len(logged) % 10 == 0
+    assert {row[0] for row in logged} == {f"user-{n}" for n in range(len(logged))}
 
 
 def test_summary_text() -> None:
