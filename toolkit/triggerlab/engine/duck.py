@@ -126,6 +126,11 @@ class DuckEngine:
         self._arrow[name] = frame.to_arrow(compat_level=pl.CompatLevel.newest())
         self.con.register(name, self._arrow[name])
 
+    def release(self, name: str) -> None:
+        """Unregister an input read in place and let its frame go."""
+        self.con.unregister(name)
+        del self._arrow[name]
+
     def _table(self, name: str, frame: pl.DataFrame) -> None:
         self.con.register(f"{name}_frame", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
         self.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
@@ -142,7 +147,7 @@ class DuckEngine:
             self.sql(f"DROP VIEW IF EXISTS {view}")
 
     def filter_tables(self) -> list[str]:
-        return [table for name in self._filters for table in (name, f"{name}_ev")]
+        return list(self._filters)
 
     def sql(self, statement: str, params: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
         if self.tracer is not None:
@@ -202,7 +207,9 @@ class DuckEngine:
         }
         identities = self.frame("SELECT DISTINCT identity FROM rows WHERE pidx IS NOT NULL")["identity"]
         spans = event_spans(self.inputs.campaigns, received)
-        self._table("events", relevant_events(self.inputs.events, identities, spans, self.inputs.campaigns))
+        population = self.inputs.profiles.height
+        cut = relevant_events(self.inputs.events, identities, population, spans, self.inputs.campaigns)
+        self._view("events", cut)
 
     # ---- rules 1-7 ------------------------------------------------------------------------------------
 
@@ -441,7 +448,7 @@ class DuckEngine:
             FROM grouped g ASOF LEFT JOIN goal_events e
                 ON e.identity = g.identity AND e.event = g.goal_event AND g.received_at < e.ts"""
         )
-        self.drop("events")
+        self.release("events")
         frame = self.frame(
             f"""SELECT f.rid, f.request_id, f.line::BIGINT AS line, f.recipient::BIGINT AS recipient,
                    f.campaign_id, f.identity, f.received_at, coalesce(f.status, d.status) AS status,

@@ -2,8 +2,7 @@
 
 The events table is the largest input (tens of millions of rows) and most of it cannot matter: events of
 users outside the batch, of names no filter or goal names, or too far from every trigger time. It is cut once,
-in polars on the frame it already holds (a set lookup on the identity, then the name and time test on what
-is left), and only the rest is copied into DuckDB.
+in polars on the frame it already holds, and DuckDB reads what is left in place (Arrow string views, no copy).
 """
 
 from __future__ import annotations
@@ -17,6 +16,9 @@ from triggerlab.campaign import Campaign
 from triggerlab.durations import parse_duration
 
 __all__ = ["event_spans", "relevant_events"]
+
+#: a batch naming fewer than one user in this many is cut by identity first
+_SELECTIVE = 4
 
 #: (earliest, latest) event time that can matter for a name; None on a side: unbounded
 Span = tuple[datetime | None, datetime | None]
@@ -75,14 +77,17 @@ def _columns(campaigns: dict[str, Campaign], schema: pl.Schema) -> list[str]:
 
 
 def relevant_events(
-    events: pl.DataFrame, identities: pl.Series, spans: dict[str, Span], campaigns: dict[str, Campaign]
+    events: pl.DataFrame,
+    identities: pl.Series,
+    population: int,
+    spans: dict[str, Span],
+    campaigns: dict[str, Campaign],
 ) -> pl.DataFrame:
-    """The rows of ``events`` of ``identities`` whose name and time fall in ``spans``."""
+    """The rows of ``events`` of ``identities`` (out of ``population`` users) whose name and time fall in
+    ``spans``."""
     columns = _columns(campaigns, events.schema)
     if not spans:
         return events.select(columns).clear()
-    # the identity lookup first: it drops most rows, so the string tests below see few
-    mine = events.select(columns).filter(pl.col("identity").is_in(identities.implode()))
     keep = pl.lit(False)
     for name, (low, high) in spans.items():
         test = pl.col("event") == name
@@ -91,4 +96,9 @@ def relevant_events(
         if high is not None:
             test &= pl.col("ts") <= high
         keep |= test
-    return mine.filter(keep)
+    mine = pl.col("identity").is_in(identities.implode())
+    # The more selective test goes first, so the second one reads only what is left: a small batch names a
+    # few users (the set lookup drops most rows); a large one names most users, and then names and times drop
+    # more.
+    first, second = (mine, keep) if identities.len() * _SELECTIVE < population else (keep, mine)
+    return events.select(columns).filter(first).filter(second)

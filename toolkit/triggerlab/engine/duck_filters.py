@@ -1,8 +1,8 @@
 """Audience filters as DuckDB SQL: the comparisons of :mod:`triggerlab.engine.values`, spelled in SQL.
 
 Numbers are compared as ``DECIMAL(38, 10)`` (exact for values with at most 10 decimals and 28 integer digits;
-the reference uses Python's exact decimals). Event filters count and sum with running totals per user and an
-as-of join at the two ends of the look-back window, so no row is ever joined to all of a user's events.
+the reference uses Python's exact decimals). Event filters count and sum with running totals per user, read
+at the two ends of the look-back window, so no row is ever joined to all of a user's events.
 """
 
 from __future__ import annotations
@@ -141,47 +141,52 @@ def _interval(text: str) -> str:
 def event_filter_table(
     con: duckdb.DuckDBPyConnection, name: str, rule: EventFilter, rows: str, event_schema: pl.Schema
 ) -> None:
-    """Create temp table ``name(rid, ok)``: does each row of ``rows(rid, identity, received_at)`` pass."""
+    """Create temp table ``name(rid, ok)``: does each row of ``rows(rid, identity, received_at)`` pass.
+
+    One sorted pass per user: the user's matching events and two marks per row (the trigger time and, with
+    ``within``, the window's start) in time order, marks before events at the same instant. A running total
+    at a mark counts the events strictly before it, so the window holds the total at the trigger minus the
+    one at its start.
+    """
 
     def column(prop: str) -> tuple[str | None, pl.DataType | None]:
         return (quote_name(prop), event_schema[prop]) if prop in event_schema else (None, None)
 
-    where = [f"event = {quote(rule.event)}"]
+    where = [f"event = {quote(rule.event)}", "ts IS NOT NULL"]
     for condition in rule.where:
         where.append(property_sql(condition, *column(condition.property)))
-    sums = []
-    for key, aggregate in (("s_sum", rule.sum), ("s_avg", rule.avg)):
+    values = []
+    for aggregate in (rule.sum, rule.avg):
         expr, dtype = column(aggregate.property) if aggregate is not None else (None, None)
-        value = f"coalesce({number_sql(expr, dtype)}, 0)" if expr is not None else f"CAST(0 AS {_DEC})"
-        sums.append(f"sum({value}) AS {key}")
+        values.append(f"coalesce({number_sql(expr, dtype)}, 0)" if expr is not None else f"CAST(0 AS {_DEC})")
+    zero = f"CAST(0 AS {_DEC})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_rows AS SELECT rid, identity, received_at FROM {rows}")
+    marks = [f"SELECT identity, received_at, 0, rid, 1, 0, {zero}, {zero} FROM {name}_rows"]
+    if rule.within is not None:
+        start = f"received_at - {_interval(rule.within)}"
+        marks.append(f"SELECT identity, {start}, 0, rid, -1, 0, {zero}, {zero} FROM {name}_rows")
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {name}_ev AS
-        SELECT identity, ts,
-               sum(n) OVER w AS c_n, sum(s_sum) OVER w AS c_sum, sum(s_avg) OVER w AS c_avg
-        FROM (SELECT identity, ts, count(*) AS n, {", ".join(sums)}
-              FROM events WHERE {" AND ".join(where)}
-                AND identity IN (SELECT identity FROM {rows}) GROUP BY identity, ts)
-        WINDOW w AS (PARTITION BY identity ORDER BY ts)"""
+        f"""CREATE OR REPLACE TEMP TABLE {name}_n AS
+        WITH stream AS (
+            SELECT identity, ts, 1 AS k, NULL::BIGINT AS rid, 0 AS side, 1 AS n,
+                   {values[0]} AS v_sum, {values[1]} AS v_avg
+            FROM events WHERE {" AND ".join(where)}
+              AND identity IN (SELECT identity FROM {name}_rows)
+            UNION ALL {" UNION ALL ".join(marks)}),
+        running AS (
+            SELECT rid, side, sum(n) OVER w AS c_n, sum(v_sum) OVER w AS c_sum, sum(v_avg) OVER w AS c_avg
+            FROM stream
+            WINDOW w AS (PARTITION BY identity ORDER BY ts NULLS FIRST, k ROWS UNBOUNDED PRECEDING))
+        SELECT rid, sum(side * c_n) AS n, sum(side * c_sum) AS total, sum(side * c_avg) AS average_total
+        FROM running WHERE rid IS NOT NULL GROUP BY rid"""
     )
-    lower = "" if rule.within is None else f"received_at - {_interval(rule.within)}"
-    lower_join = f"ASOF LEFT JOIN {name}_ev b ON b.identity = r.identity AND r.low > b.ts" if lower else ""
-    low_col = f", {lower} AS low" if lower else ""
-
-    def within(column: str) -> str:
-        """A running total at the trigger, minus the one at the window's start (when there is a window)."""
-        return f"(coalesce(a.{column}, 0) - coalesce(b.{column}, 0))" if lower else f"coalesce(a.{column}, 0)"
-
-    count, total, average_total = within("c_n"), within("c_sum"), within("c_avg")
-    checks = _count_checks(rule, count)
+    checks = _count_checks(rule, "n")
     if rule.sum is not None:
-        checks += _bounds(rule.sum, total, count, average=False)
+        checks += _bounds(rule.sum, "total", "n", average=False)
     if rule.avg is not None:
-        checks += _bounds(rule.avg, average_total, count, average=True)
-    held = " AND ".join(checks)
+        checks += _bounds(rule.avg, "average_total", "n", average=True)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name} AS
-        SELECT r.rid, {"" if rule.did else "NOT "}({held}) AS ok
-        FROM (SELECT rid, identity, received_at{low_col} FROM {rows}) r
-        ASOF LEFT JOIN {name}_ev a ON a.identity = r.identity AND r.received_at > a.ts
-        {lower_join}"""
+        SELECT rid, {"" if rule.did else "NOT "}({" AND ".join(checks)}) AS ok FROM {name}_n"""
     )
+    con.execute(f"DROP TABLE {name}_rows; DROP TABLE {name}_n")
