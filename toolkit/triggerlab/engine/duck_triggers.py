@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from triggerlab.engine.duck_triggers_fast import fast_targets
 from triggerlab.engine.values import WHITESPACE
 from triggerlab.errors import InputError
 from triggerlab.settings import Settings
@@ -50,16 +51,21 @@ def _reason(key: str) -> str:
     return "'" + REASONS[key].replace("'", "''") + "'"
 
 
-def _raw_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """``tl_raw(line, raw)``: every non-blank line with its physical number."""
+def _open_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """``tl_lines(line, raw)``: every line of a JSON Lines file with its physical number (blank lines too)."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE tl_src AS SELECT raw FROM read_csv(?, columns={'raw': 'VARCHAR'},"
         " header=false, delim=chr(1), quote='', escape='', auto_detect=false, strict_mode=false)",
         [str(path)],
     )
+    con.execute("CREATE OR REPLACE TEMP VIEW tl_lines AS SELECT rowid + 1 AS line, raw FROM tl_src")
+
+
+def _raw_lines(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    """``tl_raw(line, raw)``: the non-blank lines of ``relation``."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE tl_raw AS
-        SELECT rowid + 1 AS line, raw FROM tl_src
+        SELECT line, raw FROM {relation}
         WHERE raw IS NOT NULL AND regexp_replace(raw, '^{_WS}+|{_WS}+$', '', 'g') <> ''"""
     )
 
@@ -102,9 +108,9 @@ def _jsonl_requests(con: duckdb.DuckDBPyConnection, at: datetime | None) -> None
     )
 
 
-def _table_requests(con: duckdb.DuckDBPyConnection, source: pl.DataFrame | Path, at: datetime | None) -> None:
-    """``tl_req`` from a table with ``id, received_at, body`` (body as JSON text): a frame, or a Parquet file
-    read in place (its row number is the line)."""
+def _open_table(con: duckdb.DuckDBPyConnection, source: pl.DataFrame | Path) -> None:
+    """``tl_rows(line, id, received, body)`` over a table with ``id, received_at, body`` (body as JSON text):
+    a frame, or a Parquet file read in place (its row number is the line)."""
     if isinstance(source, Path):
         columns = [
             name for (name,) in con.execute("SELECT name FROM parquet_schema(?)", [str(source)]).fetchall()
@@ -118,23 +124,36 @@ def _table_requests(con: duckdb.DuckDBPyConnection, source: pl.DataFrame | Path,
         columns = source.columns
         con.register("tl_frame", source.with_row_index("line", offset=1).to_arrow())
     if "body" not in columns:
+        _close_table(con, source)
         raise InputError("a trigger table needs the columns id, received_at, body (body as JSON text)")
-    request_id = "CAST(id AS VARCHAR)" if "id" in columns else "NULL"
-    received = "received_at" if "received_at" in columns else "NULL"
+    request_id = "CAST(id AS VARCHAR)" if "id" in columns else "NULL::VARCHAR"
+    received = "received_at" if "received_at" in columns else "NULL::VARCHAR"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW tl_rows AS
+        SELECT line::BIGINT AS line, {request_id} AS id, {received} AS received, CAST(body AS VARCHAR) AS body
+        FROM tl_frame"""
+    )
+
+
+def _close_table(con: duckdb.DuckDBPyConnection, source: pl.DataFrame | Path) -> None:
+    con.execute("DROP VIEW IF EXISTS tl_rows")
+    if isinstance(source, Path):
+        con.execute("DROP VIEW tl_frame")
+    else:
+        con.unregister("tl_frame")
+
+
+def _table_requests(con: duckdb.DuckDBPyConnection, relation: str, at: datetime | None) -> None:
+    """``tl_req`` from ``relation`` with the columns ``line, id, received, body``."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE tl_req AS
-        WITH rows AS (SELECT line::BIGINT AS line, {request_id} AS id, {received} AS received,
-                             tl_json(coalesce(CAST(body AS VARCHAR), '')) AS body FROM tl_frame)
+        WITH rows AS (SELECT line, id, received, tl_json(coalesce(body, '')) AS body FROM {relation})
         SELECT line, coalesce(id, line::VARCHAR) AS request_id,
                coalesce(try_cast(received AS TIMESTAMPTZ), $at) AS received_at, body,
                CASE WHEN body IS NULL THEN {_reason("body_not_json")} END AS err
         FROM rows""",
         {"at": at},
     )
-    if isinstance(source, Path):
-        con.execute("DROP VIEW tl_frame")
-    else:
-        con.unregister("tl_frame")
 
 
 #: the request keys read from every body, in one pass: ``parts[1..5]``
@@ -233,8 +252,8 @@ def _problems(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     )
 
 
-def _pairs(con: duckdb.DuckDBPyConnection) -> None:
-    """``targets``: readable campaign ids x readable ``to`` values per element, in row order."""
+def _pairs(con: duckdb.DuckDBPyConnection, create: bool) -> None:
+    """``targets`` (created, or added to): readable campaign ids x readable ``to`` values per element."""
     con.execute(
         """CREATE OR REPLACE TEMP VIEW tl_ids AS
         WITH found AS (
@@ -258,8 +277,9 @@ def _pairs(con: duckdb.DuckDBPyConnection) -> None:
         SELECT line, el, kpos * 1000000 + vpos AS pos, kind, tl_text(x) AS value FROM items
             WHERE tl_readable(x)"""
     )
+    into = "CREATE OR REPLACE TEMP TABLE targets AS" if create else "INSERT INTO targets"
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE targets AS
+        f"""{into}
         WITH pairs AS (
             SELECT c.line, c.el, i.pos AS ipos, t.pos AS tpos, i.campaign_id, t.kind, t.value
             FROM tl_chk c JOIN tl_ids i USING (line, el) JOIN tl_tos t USING (line, el)),
@@ -276,33 +296,63 @@ def _pairs(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _open(con: duckdb.DuckDBPyConnection, source: str | Path | pl.DataFrame) -> pl.DataFrame | Path:
+    """The batch as ``tl_rows`` (a table: returned, to close) or ``tl_lines`` (JSON Lines: the path)."""
+    if isinstance(source, pl.DataFrame):
+        _open_table(con, source)
+        return source
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"trigger batch not found: {path}")
+    if path.suffix.lower() == ".parquet":
+        _open_table(con, path)
+        return path
+    if path.suffix.lower() == ".csv":
+        frame = read_trigger_table(path)
+        _open_table(con, frame)
+        return frame
+    _open_lines(con, path)
+    return path
+
+
 def load_targets(
-    con: duckdb.DuckDBPyConnection, source: str | Path | pl.DataFrame, settings: Settings, at: datetime | None
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path | pl.DataFrame,
+    settings: Settings,
+    at: datetime | None,
+    *,
+    fast: bool = True,
 ) -> int:
-    """Fill the temp table ``targets``; return the number of requests (non-blank lines)."""
+    """Fill the temp table ``targets``; return the number of requests (non-blank lines).
+
+    ``fast`` reads ordinary lines in one parse each (:mod:`.duck_triggers_fast`) and only the others with the
+    generic reading below; ``fast=False`` reads every line the generic way (the tests compare the two).
+    """
     con.execute("SET TimeZone = 'UTC'")
     con.execute(_MACROS)
-    if isinstance(source, pl.DataFrame):
-        _table_requests(con, source, at)
+    opened = _open(con, source)
+    lines = isinstance(opened, Path) and opened.suffix.lower() != ".parquet"
+    relation = "tl_lines" if lines else "tl_rows"
+    ordinary = 0
+    if fast:
+        ordinary = fast_targets(con, "lines" if lines else "table", settings, at)
+        relation = "tl_odd"
+    if lines:
+        _raw_lines(con, relation)
+        _jsonl_requests(con, at)
+        con.execute("DROP VIEW tl_lines; DROP TABLE tl_src; DROP TABLE tl_raw")
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"trigger batch not found: {path}")
-        if path.suffix.lower() == ".parquet":
-            _table_requests(con, path, at)
-        elif path.suffix.lower() == ".csv":
-            _table_requests(con, read_trigger_table(path), at)
-        else:
-            _raw_lines(con, path)
-            _jsonl_requests(con, at)
+        _table_requests(con, relation, at)
+        _close_table(con, opened)
+    con.execute("DROP TABLE IF EXISTS tl_odd")
     row = con.execute("SELECT count(*) FROM tl_req").fetchone()
     assert row is not None
     # each stage is dropped once the next holds what it needs: at 10M lines each one is gigabytes; stages read
     # once (tl_el, tl_ids, tl_tos) are views, never copies
     _elements(con)
-    con.execute("DROP TABLE tl_req; DROP TABLE IF EXISTS tl_src; DROP TABLE IF EXISTS tl_raw")
+    con.execute("DROP TABLE tl_req")
     _problems(con, settings)
     con.execute("DROP VIEW tl_el; DROP TABLE tl_line")
-    _pairs(con)
+    _pairs(con, create=not fast)
     con.execute("DROP VIEW tl_ids; DROP VIEW tl_tos; DROP TABLE tl_chk")
-    return int(row[0])
+    return ordinary + int(row[0])
