@@ -34,6 +34,7 @@ def batch(folder: Path, size: str, fmt: str) -> Path:
         from triggerlab.duck import connect
 
         con = connect()
+        con.execute("SET enable_progress_bar = false")
         started = time.perf_counter()
         con.execute(
             f"COPY (SELECT id, received_at, body::JSON AS body FROM read_parquet('{parquet}'))"
