@@ -52,7 +52,12 @@ def _field(expression: str, key: str) -> str:
 
 @dataclass
 class _Builder:
-    """The exact stage: ``__t`` is ``json_type(payload, ['$', flat paths...])``."""
+    """The exact stage: ``__t`` is ``json_type(payload, ['$', flat paths...])``; lists are checked without
+    lambdas (``list_has_all``, a histogram, ``flatten``).
+
+    Its cost on suspects scattered over the batch (a few rows in each vector, as broken payloads are) is
+    mostly a fixed cost per vector for each ``json_type`` call: about 25 us per suspect for the sample order
+    contract's nine paths, against 6 us when the suspects are contiguous."""
 
     column: str
     coerce: bool
@@ -67,30 +72,31 @@ class _Builder:
             self.flat.append(path)
         return f"__t[{self.flat.index(path) + 1}]"
 
-    def allowed(self, kind: str) -> str:
+    def allowed(self, kind: str) -> list[str]:
         names = _COERCED_LEAVES if kind == "string" and self.coerce else _ALLOWED[kind]
-        return "(" + ", ".join(_quote(n) for n in names) + ")"
+        return [_quote(n) for n in names]
 
     def problem(self, condition: str, label: str, message: str) -> None:
-        self.checks.append(f"CASE WHEN {condition} THEN {_quote(f'{label}: {message}')} END")
+        self.checks.append(f"CASE WHEN {condition} THEN [{_quote(f'{label}: {message}')}] ELSE [] END")
 
     def visit(self, node: SchemaNode, path: str, label: str) -> None:
         kind = node.kind
         looped = "[*]" in path
         if kind is not None and path != "$":
             what = {"object": "an object", "array": "an array", "string": "a string"}[kind]
+            allowed = self.allowed(kind)
             if looped:
-                bad = f"len(list_filter({self.types(path)}, lambda t: t NOT IN {self.allowed(kind)})) > 0"
+                bad = f"NOT list_has_all([{', '.join(allowed)}], {self.types(path)})"
             else:
                 t = self.flat_type(path)
-                bad = f"{t} IS NOT NULL AND {t} NOT IN {self.allowed(kind)}"
+                bad = f"{t} IS NOT NULL AND {t} NOT IN ({', '.join(allowed)})"
             self.problem(bad, label, f"must be {what}")
         if kind == "object":
             for key in node.required:
                 child = path + _json_key(key)
                 child_label = f"{label}.{key}"
                 if looped:
-                    objects = f"len(list_filter({self.types(path)}, lambda t: t = 'OBJECT'))"
+                    objects = f"coalesce(list_aggregate({self.types(path)}, 'histogram')['OBJECT'], 0)"
                     bad = f"{objects} > len({self.types(child)})"
                 else:
                     bad = f"{self.flat_type(path)} = 'OBJECT' AND {self.flat_type(child)} IS NULL"
@@ -102,7 +108,7 @@ class _Builder:
 
     def problems(self) -> str:
         checks = ",\n    ".join(self.checks)
-        return f"list_filter([\n    {checks}\n  ], lambda x: x IS NOT NULL)"
+        return f"flatten([\n    {checks}\n  ])"
 
     def types_of_flat(self) -> str:
         return f"json_type({self.column}, [{', '.join(_quote(p) for p in self.flat)}])"
