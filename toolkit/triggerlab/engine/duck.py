@@ -167,32 +167,39 @@ class DuckEngine:
             kind for (kind,) in self.sql("SELECT DISTINCT kind FROM targets WHERE invalid IS NULL").fetchall()
         }
         kinds = [k for k in TO_KINDS if k in self.profile_schema and k in used] or ["identity"]
-        keys = " UNION ALL ".join(
-            f"SELECT '{k}' AS kind, CAST({quote_name(k)} AS VARCHAR) AS value, __pidx AS pidx FROM prof"
-            f" WHERE {quote_name(k)} IS NOT NULL"
-            for k in kinds
-        )
         zone_expr = "NULL"
         if "timezone" in self.profile_schema:
             valid = [
                 z for z in self.inputs.profiles["timezone"].drop_nulls().unique().to_list() if valid_zone(z)
             ]
-            zone_expr = f"CASE WHEN list_contains({_list(valid)}, p.timezone) THEN p.timezone END"
+            zone_expr = f"CASE WHEN list_contains({_list(valid)}, timezone) THEN timezone END"
+        # each key carries the profile's identity and zone, so the batch joins the profiles once
+        keys = " UNION ALL ".join(
+            f"SELECT '{k}' AS kind, CAST({quote_name(k)} AS VARCHAR) AS value, __pidx AS pidx,"
+            f" CAST(identity AS VARCHAR) AS p_identity, {zone_expr} AS p_zone FROM prof"
+            f" WHERE {quote_name(k)} IS NOT NULL"
+            for k in kinds
+        )
+        columns = "line, request_id, received_at, campaign_id, kind, value, payload, invalid, pidx"
         self.sql(
             f"""CREATE OR REPLACE TEMP TABLE rows AS
             WITH keys AS ({keys}),
-            matched AS (
-                SELECT t.*, k.pidx FROM targets t
-                LEFT JOIN keys k ON t.invalid IS NULL AND k.kind = t.kind AND k.value = t.value)
-            -- rid orders rows like (line, recipient) without a sort of the whole batch
+            matched AS MATERIALIZED (
+                SELECT t.*, k.pidx, coalesce(k.p_identity, t.value) AS identity,
+                       coalesce(k.p_zone, $ws) AS zone
+                FROM targets t
+                LEFT JOIN keys k ON t.invalid IS NULL AND k.kind = t.kind AND k.value = t.value),
+            multi AS (SELECT line FROM matched GROUP BY line HAVING count(*) > 1)
+            -- rid orders rows like (line, recipient) without a sort of the whole batch; only lines with
+            -- several recipients are numbered by a window (it carries every column through a sort)
+            SELECT line << 32 AS rid, {columns}, 0::BIGINT AS recipient, identity, zone
+            FROM matched ANTI JOIN multi USING (line)
+            UNION ALL
             SELECT (line << 32) + recipient AS rid, * FROM (
-                SELECT m.line, m.request_id, m.received_at, m.campaign_id, m.kind, m.value, m.payload,
-                       m.invalid, m.pidx,
-                       row_number() OVER (PARTITION BY m.line ORDER BY m.el, m.ipos, m.tpos, m.pidx) - 1
-                           AS recipient,
-                       coalesce(CAST(p.identity AS VARCHAR), m.value) AS identity,
-                       coalesce({zone_expr}, $ws) AS zone
-                FROM matched m LEFT JOIN prof p ON p.__pidx = m.pidx)""",
+                SELECT {columns},
+                       row_number() OVER (PARTITION BY line ORDER BY el, ipos, tpos, pidx) - 1 AS recipient,
+                       identity, zone
+                FROM matched SEMI JOIN multi USING (line))""",
             {"ws": self.inputs.settings.timezone},
         )
 
