@@ -47,16 +47,28 @@ _KEYS = ("d", "to", "campaign_id", "campaign_id_list", "ExternalTrigger")
 #: integers that read the same in every engine (wider ones may not fit DuckDB's integer types)
 _INTEGER = "0|-?[1-9][0-9]{0,17}"
 
+_LISTS = "{" + ",".join(f'"{kind}":["VARCHAR"]' for kind in TO_KINDS) + "}"
+
+#: ``tl_ids``: the plain texts of the campaign ids (NULL for any other); ``tl_vals``: the value lists of the
+#: kinds of a ``to`` whose values are all strings (see _classified)
 _MACROS = rf"""
 CREATE OR REPLACE TEMP MACRO tl_plain(x) AS
     CASE WHEN x[1] = '"' THEN CASE WHEN NOT contains(x, '\') THEN x[2:-2] END
          WHEN regexp_full_match(x, '{_INTEGER}') THEN x END;
 CREATE OR REPLACE TEMP MACRO tl_parts(t, paths) AS
     CASE WHEN NOT (contains(t, 'NaN') OR contains(t, 'Infinity')) THEN try(json_extract(t, paths)) END;
+CREATE OR REPLACE TEMP MACRO tl_listed(x) AS
+    CASE WHEN x[1] = '[' THEN json_transform(x, '["JSON"]')::VARCHAR[] END;
+CREATE OR REPLACE TEMP MACRO tl_ids(cid, listed) AS
+    list_transform(list_concat(CASE WHEN cid IS NULL THEN []::VARCHAR[] ELSE [cid] END,
+                               coalesce(tl_listed(listed), []::VARCHAR[])),
+                   lambda x: CASE WHEN x <> '""' THEN tl_plain(x) END);
+CREATE OR REPLACE TEMP MACRO tl_vals(t) AS json_transform(t, '{_LISTS}');
 """
 
-#: the columns a placeholder row carries, besides the source columns of an odd line
-_HELPERS = ("tl_route", "tl_ids", "tl_kinds", "tl_vals")
+#: the columns a placeholder row carries (the texts a line with several pairs is read again from), besides
+#: the source columns of an odd line
+_HELPERS = ("tl_route", "tl_to", "tl_cid", "tl_listed")
 
 
 def _paths(prefix: str) -> list[str]:
@@ -90,7 +102,6 @@ def _classified(source: str, odd: tuple[str, ...], settings: Settings) -> str:
     """One row per line of ``source``: ``tl_route`` NULL (a final row), 'multi' (with the lists the pairs
     come from) or 'odd' (with the source columns ``odd``)."""
     strict = "true" if settings.payload_values == "strict" else "false"
-    lists = "{" + ",".join(f'"{kind}":["VARCHAR"]' for kind in TO_KINDS) + "}"
     sizes = " + ".join(f"len(coalesce(vals.{kind}, []))" for kind in TO_KINDS)
     known = " + ".join(f"(vals.{kind} IS NOT NULL)::INTEGER" for kind in TO_KINDS)
     keep = ", ".join(f"CASE WHEN tl_route = 'odd' THEN {name} END AS {name}" for name in odd[1:])
@@ -119,27 +130,19 @@ def _classified(source: str, odd: tuple[str, ...], settings: Settings) -> str:
             FROM shaped),
         multi AS (
             SELECT *,
-                   CASE WHEN listed_text[1] = '['
-                        THEN json_transform(listed_text, '["JSON"]')::VARCHAR[] END AS listed,
                    CASE WHEN simple_to THEN json_keys(t) END AS kinds,
-                   CASE WHEN simple_to THEN json_transform(t, '{lists}') END AS vals
+                   CASE WHEN simple_to THEN tl_vals(t) END AS vals,
+                   CASE WHEN simple_to THEN tl_ids(cid, listed_text) END AS id_texts
             FROM read),
-        listed AS (
-            SELECT *,
-                   CASE WHEN simple_to THEN list_transform(
-                       list_concat(CASE WHEN cid IS NULL THEN []::VARCHAR[] ELSE [cid] END,
-                                   coalesce(listed, []::VARCHAR[])),
-                       lambda x: CASE WHEN x <> '""' THEN tl_plain(x) END) END AS id_texts
-            FROM multi),
         routed AS (
             SELECT *, one.kind AS kind, one.value AS value,
                    CASE WHEN NOT common THEN 'odd'
                         WHEN single THEN CASE WHEN campaign_id IS NOT NULL THEN NULL ELSE 'odd' END
-                        WHEN simple_to AND (listed_text IS NULL OR listed IS NOT NULL)
+                        WHEN simple_to AND (listed_text IS NULL OR tl_listed(listed_text) IS NOT NULL)
                              AND len(id_texts) > 0 AND list_count(id_texts) = len(id_texts)
                              AND len(kinds) = {known} AND {sizes} > 0 THEN 'multi'
                         ELSE 'odd' END AS tl_route
-            FROM listed)
+            FROM multi)
         SELECT line::BIGINT AS line, request_id, received_at,
                CASE WHEN tl_route IS NULL THEN campaign_id END AS campaign_id,
                CASE WHEN tl_route IS NULL THEN kind END AS kind,
@@ -147,9 +150,9 @@ def _classified(source: str, odd: tuple[str, ...], settings: Settings) -> str:
                CASE WHEN tl_route IS DISTINCT FROM 'odd' THEN payload END AS payload,
                NULL::VARCHAR AS invalid, 0::BIGINT AS el, 1::BIGINT AS ipos, 1000001::BIGINT AS tpos,
                tl_route,
-               CASE WHEN tl_route = 'multi' THEN id_texts END AS tl_ids,
-               CASE WHEN tl_route = 'multi' THEN kinds END AS tl_kinds,
-               CASE WHEN tl_route = 'multi' THEN vals END AS tl_vals,
+               CASE WHEN tl_route = 'multi' THEN t END AS tl_to,
+               CASE WHEN tl_route = 'multi' THEN cid END AS tl_cid,
+               CASE WHEN tl_route = 'multi' THEN listed_text END AS tl_listed,
                {keep}
         FROM routed"""
 
@@ -157,17 +160,18 @@ def _classified(source: str, odd: tuple[str, ...], settings: Settings) -> str:
 def _expand_multi(con: duckdb.DuckDBPyConnection) -> None:
     """The rows of the lines with several pairs: ids de-duplicated by text (first position kept), kinds in
     key order, values in list order."""
-    values = "CASE kind " + " ".join(f"WHEN '{kind}' THEN tl_vals.{kind}" for kind in TO_KINDS) + " END"
+    values = "CASE kind " + " ".join(f"WHEN '{kind}' THEN vals.{kind}" for kind in TO_KINDS) + " END"
     con.execute(
         f"""INSERT INTO targets (line, request_id, received_at, campaign_id, kind, value, payload,
                                  invalid, el, ipos, tpos)
-        WITH ids AS (
-            SELECT line, request_id, received_at, payload, tl_ids, tl_kinds, tl_vals,
-                   unnest(tl_ids) AS campaign_id, generate_subscripts(tl_ids, 1) AS ipos
+        WITH multi AS (
+            SELECT line, request_id, received_at, payload, tl_ids(tl_cid, tl_listed) AS ids,
+                   json_keys(tl_to) AS kinds, tl_vals(tl_to) AS vals
             FROM targets WHERE tl_route = 'multi'),
+        ids AS (SELECT *, unnest(ids) AS campaign_id, generate_subscripts(ids, 1) AS ipos FROM multi),
         by_kind AS (
-            SELECT *, unnest(tl_kinds) AS kind, generate_subscripts(tl_kinds, 1) AS kpos
-            FROM ids WHERE list_position(tl_ids, campaign_id) = ipos),
+            SELECT *, unnest(kinds) AS kind, generate_subscripts(kinds, 1) AS kpos
+            FROM ids WHERE list_position(ids, campaign_id) = ipos),
         by_value AS (
             SELECT *, unnest({values}) AS value, generate_subscripts({values}, 1) AS vpos FROM by_kind)
         SELECT line, request_id, received_at, campaign_id, kind, value, payload, NULL, 0, ipos,
