@@ -152,7 +152,9 @@ def settings_strategy(draw: st.DrawFn) -> Settings:
     )
 
 
-def _targets(source: Path | pl.DataFrame, batch_settings: Settings, at: datetime | None, fast: bool):
+def _targets(
+    source: Path | pl.DataFrame, batch_settings: Settings, at: datetime | None, fast: bool
+) -> tuple[int, pl.DataFrame]:
     con = connect()
     try:
         requests = load_targets(con, source, batch_settings, at, fast=fast)
@@ -182,7 +184,7 @@ _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function
     at=st.sampled_from([None, AT]),
 )
 def test_json_lines_fast_and_generic_agree(
-    tmp_path: Path, lines: list[str], batch_settings: Settings, at
+    tmp_path: Path, lines: list[str], batch_settings: Settings, at: datetime | None
 ) -> None:
     batch = tmp_path / "batch.jsonl"
     batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -213,7 +215,7 @@ def test_tables_fast_and_generic_agree(
     tmp_path: Path,
     rows: list[tuple[str | None, str | None, str | None]],
     batch_settings: Settings,
-    at,
+    at: datetime | None,
     parquet: bool,
 ) -> None:
     frame = pl.DataFrame(

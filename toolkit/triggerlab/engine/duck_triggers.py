@@ -6,6 +6,10 @@ NULL, so physical line numbers survive), its JSON functions read them. The resul
 ``targets``: one row per target with ``line, request_id, received_at, campaign_id, kind, value, payload,
 invalid`` and ``el, ipos, tpos`` (row order within the line, before profiles are matched: no window
 over the batch).
+
+Two readings give the same table: the fast one (:mod:`.duck_triggers_fast`, one parse per line) for the
+ordinary lines, and the generic one below, a dozen JSON calls per line, for the odd lines it hands over (or,
+with ``fast=False``, for every line).
 """
 
 from __future__ import annotations
