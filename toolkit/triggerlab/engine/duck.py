@@ -284,7 +284,7 @@ class DuckEngine:
                 FROM rows r LEFT JOIN camps c ON r.invalid IS NULL AND c.campaign_id = r.campaign_id
                 LEFT JOIN seg g ON g.rid = r.rid)
             SELECT rid, line, recipient, request_id, received_at, campaign_id, identity, zone, pidx,
-                payload, bucket,
+                bucket,
                    CASE WHEN invalid IS NOT NULL THEN 'invalid_request'
                         WHEN NOT known THEN 'unknown_campaign'
                         WHEN sched_start IS NOT NULL AND received_at < sched_start THEN 'campaign_inactive'
@@ -349,12 +349,16 @@ class DuckEngine:
     # ---- rules 9-11 -----------------------------------------------------------------------------------
 
     def render(self, progress: bool) -> pl.DataFrame:
-        self.sql("CREATE OR REPLACE TEMP VIEW at9 AS SELECT * FROM s2 WHERE status IS NULL")
+        # payloads stay in ``rows`` until here: only the rows rendered read them, no stage copies them
+        self.sql(
+            """CREATE OR REPLACE TEMP VIEW at9 AS
+            SELECT s.*, r.payload FROM s2 s JOIN rows r USING (rid) WHERE s.status IS NULL"""
+        )
         rendered = render_rows(self.con, "at9", self.inputs, progress)
         self._table("rendered", rendered)
         self.sql(
             """CREATE OR REPLACE TEMP TABLE s3 AS
-            SELECT s.* EXCLUDE (payload) REPLACE (coalesce(s.status, r.r_status) AS status,
+            SELECT s.* REPLACE (coalesce(s.status, r.r_status) AS status,
                                 CASE WHEN s.status IS NULL THEN r.r_reason ELSE s.reason END AS reason),
                    r.missing_keys, r.fields
             FROM s2 s LEFT JOIN rendered r USING (rid)"""
@@ -516,11 +520,11 @@ def run_duck(
         engine.drop("targets")
         engine.relevant_events()
         engine.stateless()
-        engine.drop("rows", "seg_cand", "seg", *engine.filter_tables())
+        engine.drop("seg_cand", "seg", *engine.filter_tables())
         engine.allot()
         engine.render(progress)
         engine.drop_views("at9", "s2")
-        engine.drop("s1", "allot", "rendered")
+        engine.drop("rows", "s1", "allot", "rendered")
         engine.schedule()
         engine.drop_views("at10")
         engine.drop("s3", "sched")
