@@ -154,7 +154,7 @@ class _Proof:
     array; an object that was not one comes out with every field NULL. An optional key whose ``null`` is a
     finding (an object; a string under ``strict``) is ``ambiguous`` when NULL: the strict proof takes it as
     required, the lenient one accepts it when the payload text has no ``null`` at all. Scanning the text costs
-    about a quarter of the parse, so it is only paid for payloads that lack such a key."""
+    about 40% of the parse (measured on the sample orders), so only payloads that lack such a key pay it."""
 
     coerce: bool
     lenient: bool
