@@ -460,12 +460,13 @@ class DuckEngine:
                 ON e.identity = g.identity AND e.event = g.goal_event AND g.received_at < e.ts"""
         )
         self.release("events")
+        local = delivery_local_sql("f.delivery_at", "o.off", "o.suffix")
         frame = self.frame(
             f"""SELECT f.rid, f.request_id, f.line::BIGINT AS line, f.recipient::BIGINT AS recipient,
                    f.campaign_id, f.identity, f.received_at, coalesce(f.status, d.status) AS status,
                    CASE WHEN f.status IS NULL THEN d.reason ELSE f.reason END AS reason, f.bucket,
                    f.delivery_at,
-                   CASE WHEN f.delivery_at IS NOT NULL THEN {delivery_local_sql("f.delivery_at", "o.off")} END
+                   CASE WHEN f.delivery_at IS NOT NULL THEN {local} END
                        AS delivery_local,
                    CASE WHEN f.delivery_at IS NOT NULL THEN f.delivery_at > f.received_at END AS delayed,
                    f.missing_keys, v.converted

@@ -39,14 +39,14 @@ def build_offsets(con: duckdb.DuckDBPyConnection, zones: list[str], first: date,
     # zone (a few spans each), not an as-of join, which sorts every row. A first span per zone before its
     # first entry (off NULL) keeps as-of semantics for earlier instants.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE tz_ranges AS
+        f"""CREATE OR REPLACE TEMP TABLE tz_ranges AS
         WITH spans AS (
             SELECT zone, since, off FROM tz_offsets
             UNION ALL
             SELECT zone, '-infinity'::TIMESTAMPTZ, NULL FROM tz_offsets GROUP BY zone)
         SELECT zone, since, lead(since) OVER w AS change,
                coalesce(lead(since) OVER w, 'infinity'::TIMESTAMPTZ) AS until,
-               off, lead(off) OVER w AS next_off
+               off, lead(off) OVER w AS next_off, {_suffix_sql("off")} AS suffix
         FROM spans WINDOW w AS (PARTITION BY zone ORDER BY since)"""
     )
 
@@ -97,16 +97,24 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     )
 
 
-def delivery_local_sql(instant: str, off: str) -> str:
-    """ISO text of ``instant`` on the wall clock of offset ``off`` (seconds), as Python's isoformat has it."""
-    wall = f"wall_at({instant}, {off})"
-    micro = f"microsecond({wall}) % 1000000"
+def _suffix_sql(off: str) -> str:
+    """The ``+HH:MM`` (``+HH:MM:SS``) text of offset ``off`` (seconds), as Python's isoformat writes it."""
     sign = f"CASE WHEN {off} < 0 THEN '-' ELSE '+' END"
     size = f"abs({off})"
     seconds = f"CASE WHEN {size} % 60 <> 0 THEN ':' || lpad(({size} % 60)::VARCHAR, 2, '0') ELSE '' END"
     return (
+        f"{sign} || lpad(({size} // 3600)::VARCHAR, 2, '0') || ':'"
+        f" || lpad((({size} % 3600) // 60)::VARCHAR, 2, '0') || {seconds}"
+    )
+
+
+def delivery_local_sql(instant: str, off: str, suffix: str) -> str:
+    """ISO text of ``instant`` on the wall clock of offset ``off`` (seconds), as Python's isoformat has it;
+    ``suffix`` is the offset's text (``tz_ranges.suffix``: written once per span, not once per row)."""
+    wall = f"wall_at({instant}, {off})"
+    micro = f"microsecond({wall}) % 1000000"
+    return (
         f"strftime({wall}, '%Y-%m-%dT%H:%M:%S')"
         f" || CASE WHEN {micro} <> 0 THEN '.' || lpad(({micro})::VARCHAR, 6, '0') ELSE '' END"
-        f" || {sign} || lpad(({size} // 3600)::VARCHAR, 2, '0') || ':'"
-        f" || lpad((({size} % 3600) // 60)::VARCHAR, 2, '0') || {seconds}"
+        f" || {suffix}"
     )
