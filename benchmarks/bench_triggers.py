@@ -2,7 +2,8 @@
 
 The batches are bench_simulate's (a Parquet file with ``id, received_at, body``, kept in its work folder) and
 the same lines as JSON Lines envelopes (written once next to it). Each measurement runs in a fresh process so
-its peak memory (max RSS) is its own; the ratio is generic time / fast time in the same run.
+its peak memory (max RSS) is its own; the ratio is generic time / fast time in the same run. CPU seconds
+(both threads) are printed too: on a machine shared with other work they move less than wall time.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ def batch(folder: Path, size: str, fmt: str) -> Path:
     return jsonl
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_one(path: Path, fast: bool) -> None:
     """One measurement in this process; prints one JSON line."""
     from triggerlab.duck import connect
@@ -52,14 +58,15 @@ def run_one(path: Path, fast: bool) -> None:
     from triggerlab.settings import Settings
 
     con = connect()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     requests = load_targets(con, path, Settings(), None, fast=fast)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
     row = con.execute("SELECT count(*) FROM targets").fetchone()
     assert row is not None
     con.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"requests": requests, "targets": row[0], "seconds": seconds, "peak_mb": peak}))
+    result = {"requests": requests, "targets": row[0], "seconds": seconds, "cpu": cpu, "peak_mb": peak}
+    print(json.dumps(result))
 
 
 def measure(path: Path, fast: bool) -> dict[str, float]:
@@ -84,7 +91,8 @@ def main() -> int:
         run_one(Path(args.one), fast=args.fast)
         return 0
     print(
-        f"{'lines':>6} {'format':>8} {'path':>8} {'seconds':>8} {'lines/s':>10} {'peak MB':>8} {'ratio':>6}"
+        f"{'lines':>6} {'format':>8} {'path':>8} {'seconds':>8} {'lines/s':>10} {'cpu s':>7} {'peak MB':>8}"
+        f" {'ratio':>6} {'cpu ratio':>9}"
     )
     for size in args.sizes.split(","):
         for fmt in FORMATS:
@@ -96,10 +104,11 @@ def main() -> int:
                 assert generic["targets"] == fast["targets"] and generic["requests"] == fast["requests"]
                 rows.append(("generic", generic))
             for name, result in rows:
-                ratio = result["seconds"] / fast["seconds"]
                 print(
                     f"{size:>6} {fmt:>8} {name:>8} {result['seconds']:8.2f}"
-                    f" {result['requests'] / result['seconds']:10,.0f} {result['peak_mb']:8,.0f} {ratio:6.2f}",
+                    f" {result['requests'] / result['seconds']:10,.0f} {result['cpu']:7.2f}"
+                    f" {result['peak_mb']:8,.0f} {result['seconds'] / fast['seconds']:6.2f}"
+                    f" {result['cpu'] / fast['cpu']:9.2f}",
                     flush=True,
                 )
     return 0
