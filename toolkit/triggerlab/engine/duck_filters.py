@@ -1,8 +1,8 @@
 """Audience filters as DuckDB SQL: the comparisons of :mod:`triggerlab.engine.values`, spelled in SQL.
 
 Numbers are compared as ``DECIMAL(38, 10)`` (exact for values with at most 10 decimals and 28 integer digits;
-the reference uses Python's exact decimals). Event filters count and sum with running totals per user, read
-at the two ends of the look-back window, so no row is ever joined to all of a user's events.
+the reference uses Python's exact decimals). Event filters count and sum a user's events in each row's
+look-back window: by a join when it pairs few events per row, else with running totals in one sorted pass.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ from triggerlab.audience import Aggregate, EventFilter, PropertyFilter
 from triggerlab.durations import parse_duration
 from triggerlab.engine.values import WHITESPACE, as_number, as_text
 
-__all__ = ["event_filter_table", "property_sql", "quote", "quote_name"]
+__all__ = ["PAIRS_PER_ROW", "event_filter_table", "property_sql", "quote", "quote_name"]
 
 _WS = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in WHITESPACE) + "]"
 _DEC = "DECIMAL(38, 10)"
+
+#: a join may pair each row with this many events of its user on average; past that, the sorted pass
+PAIRS_PER_ROW = 16
 
 
 def quote(text: str) -> str:
@@ -143,10 +146,9 @@ def event_filter_table(
 ) -> None:
     """Create temp table ``name(rid, ok)``: does each row of ``rows(rid, identity, received_at)`` pass.
 
-    One sorted pass per user: the user's matching events and two marks per row (the trigger time and, with
-    ``within``, the window's start) in time order, marks before events at the same instant. A running total
-    at a mark counts the events strictly before it, so the window holds the total at the trigger minus the
-    one at its start.
+    The counts and sums come from a join of each row with its user's matching events when that makes few
+    pairs (the usual case: a few rows and events per user), else from one sorted pass per user, which costs
+    the same however many rows and events one user has.
     """
 
     def column(prop: str) -> tuple[str | None, pl.DataType | None]:
@@ -159,27 +161,17 @@ def event_filter_table(
     for aggregate in (rule.sum, rule.avg):
         expr, dtype = column(aggregate.property) if aggregate is not None else (None, None)
         values.append(f"coalesce({number_sql(expr, dtype)}, 0)" if expr is not None else f"CAST(0 AS {_DEC})")
-    zero = f"CAST(0 AS {_DEC})"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_rows AS SELECT rid, identity, received_at FROM {rows}")
-    marks = [f"SELECT identity, received_at, 0, rid, 1, 0, {zero}, {zero} FROM {name}_rows"]
-    if rule.within is not None:
-        start = f"received_at - {_interval(rule.within)}"
-        marks.append(f"SELECT identity, {start}, 0, rid, -1, 0, {zero}, {zero} FROM {name}_rows")
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {name}_n AS
-        WITH stream AS (
-            SELECT identity, ts, 1 AS k, NULL::BIGINT AS rid, 0 AS side, 1 AS n,
-                   {values[0]} AS v_sum, {values[1]} AS v_avg
-            FROM events WHERE {" AND ".join(where)}
-              AND identity IN (SELECT identity FROM {name}_rows)
-            UNION ALL {" UNION ALL ".join(marks)}),
-        running AS (
-            SELECT rid, side, sum(n) OVER w AS c_n, sum(v_sum) OVER w AS c_sum, sum(v_avg) OVER w AS c_avg
-            FROM stream
-            WINDOW w AS (PARTITION BY identity ORDER BY ts NULLS FIRST, k ROWS UNBOUNDED PRECEDING))
-        SELECT rid, sum(side * c_n) AS n, sum(side * c_sum) AS total, sum(side * c_avg) AS average_total
-        FROM running WHERE rid IS NOT NULL GROUP BY rid"""
+        f"""CREATE OR REPLACE TEMP TABLE {name}_ev AS
+        SELECT identity, ts, {values[0]} AS v_sum, {values[1]} AS v_avg FROM events
+        WHERE {" AND ".join(where)} AND identity IN (SELECT identity FROM {name}_rows)"""
     )
+    back = None if rule.within is None else _interval(rule.within)
+    if _pairs(con, name) <= PAIRS_PER_ROW * _count(con, f"{name}_rows"):
+        _joined_totals(con, name, back)
+    else:
+        _sorted_totals(con, name, back)
     checks = _count_checks(rule, "n")
     if rule.sum is not None:
         checks += _bounds(rule.sum, "total", "n", average=False)
@@ -189,4 +181,60 @@ def event_filter_table(
         f"""CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT rid, {"" if rule.did else "NOT "}({" AND ".join(checks)}) AS ok FROM {name}_n"""
     )
-    con.execute(f"DROP TABLE {name}_rows; DROP TABLE {name}_n")
+    con.execute(f"DROP TABLE {name}_rows; DROP TABLE {name}_ev; DROP TABLE {name}_n")
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _pairs(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """How many (row, event of the same user) pairs a join of ``{name}_rows`` and ``{name}_ev`` makes."""
+    row = con.execute(
+        f"""SELECT coalesce(sum(r.n * e.n), 0) FROM
+            (SELECT identity, count(*) AS n FROM {name}_rows GROUP BY identity) r
+            JOIN (SELECT identity, count(*) AS n FROM {name}_ev GROUP BY identity) e USING (identity)"""
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _joined_totals(con: duckdb.DuckDBPyConnection, name: str, back: str | None) -> None:
+    """``{name}_n(rid, n, total, average_total)`` by pairing each row with its user's events (``back``: the
+    look-back window as an SQL interval, or None)."""
+    window = "" if back is None else f"AND e.ts >= r.received_at - {back}"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {name}_n AS
+        SELECT r.rid, count(e.ts) AS n, coalesce(sum(e.v_sum), 0) AS total,
+               coalesce(sum(e.v_avg), 0) AS average_total
+        FROM {name}_rows r LEFT JOIN {name}_ev e
+            ON e.identity = r.identity AND e.ts < r.received_at {window}
+        GROUP BY r.rid"""
+    )
+
+
+def _sorted_totals(con: duckdb.DuckDBPyConnection, name: str, back: str | None) -> None:
+    """``{name}_n(rid, n, total, average_total)`` in one sorted pass per user, whatever the user's counts.
+
+    The user's events and two marks per row (the trigger time and, with a window, its start) in time order,
+    marks before events at the same instant: a running total at a mark counts the events strictly before
+    it, so the window holds the total at the trigger minus the one at its start.
+    """
+    zero = f"CAST(0 AS {_DEC})"
+    marks = [f"SELECT identity, received_at, 0, rid, 1, 0, {zero}, {zero} FROM {name}_rows"]
+    if back is not None:
+        marks.append(f"SELECT identity, received_at - {back}, 0, rid, -1, 0, {zero}, {zero} FROM {name}_rows")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {name}_n AS
+        WITH stream AS (
+            SELECT identity, ts, 1 AS k, NULL::BIGINT AS rid, 0 AS side, 1 AS n, v_sum, v_avg FROM {name}_ev
+            UNION ALL {" UNION ALL ".join(marks)}),
+        running AS (
+            SELECT rid, side, sum(n) OVER w AS c_n, sum(v_sum) OVER w AS c_sum, sum(v_avg) OVER w AS c_avg
+            FROM stream
+            WINDOW w AS (PARTITION BY identity ORDER BY ts NULLS FIRST, k ROWS UNBOUNDED PRECEDING))
+        SELECT rid, sum(side * c_n) AS n, sum(side * c_sum) AS total, sum(side * c_avg) AS average_total
+        FROM running WHERE rid IS NOT NULL GROUP BY rid"""
+    )
