@@ -14,10 +14,11 @@ What the proof rests on (tests/test_triggers_fast.py checks it against the gener
   NULL exactly when its key is absent (a JSON null is the text ``null``).
 - The first character of compact JSON text is its type; a string free of ``\\`` is the text between its
   quotes; an integer of at most 18 digits reads the same in every engine. Nothing else is *plain*.
-- A ``to`` free of ``\\`` in which nothing but ``"`` follows ``,`` or ``[`` (or ``]``) and nothing but ``[``
-  follows ``:`` maps kinds to lists of strings (a string holding such characters only makes the line odd).
-  With four quotes it is one kind with one value, read by position; otherwise ``json_keys`` gives the kinds
-  in key order (and any unknown or repeated one) and ``json_transform`` their lists.
+- The common ``to``, one kind with one string value, is read by one regular expression. Any other ``to``
+  free of ``\\`` in which nothing but ``"`` follows ``,`` or ``[`` (or ``]``) and nothing but ``[`` follows
+  ``:`` maps kinds to lists of strings (a string holding such characters only makes the line odd): then
+  ``json_keys`` gives the kinds in key order (and any unknown or repeated one) and ``json_transform`` their
+  lists.
 
 ``targets`` is built in place: the common line (one campaign id, one kind, one value) is its final row at
 once; a line with several pairs or an odd line is a placeholder row carrying what the next step needs, then
@@ -99,8 +100,8 @@ def _lines_source() -> str:
 
 
 def _classified(source: str, odd: tuple[str, ...], settings: Settings) -> str:
-    """One row per line of ``source``: ``tl_route`` NULL (a final row), 'multi' (with the lists the pairs
-    come from) or 'odd' (with the source columns ``odd``)."""
+    """One row per line of ``source``: ``tl_route`` NULL (a final row), 'multi' (with the texts its pairs
+    are read from) or 'odd' (with the source columns ``odd``)."""
     strict = "true" if settings.payload_values == "strict" else "false"
     sizes = " + ".join(f"len(coalesce(vals.{kind}, []))" for kind in TO_KINDS)
     known = " + ".join(f"(vals.{kind} IS NOT NULL)::INTEGER" for kind in TO_KINDS)
