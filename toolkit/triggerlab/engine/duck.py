@@ -498,6 +498,17 @@ def _list(values: list[str]) -> str:
     return "[" + ", ".join(quote(v) for v in values) + "]::VARCHAR[]"
 
 
+def _sorted_by_rid(columns: list[pl.Series]) -> pl.DataFrame:
+    """The frame of ``columns`` in ``rid`` order, without ``rid``, sorted column by column: the list is the
+    only holder of each unsorted column, so replacing it frees it and at most one column is held twice (a
+    whole-frame sort holds every row twice)."""
+    rid = next(index for index, column in enumerate(columns) if column.name == "rid")
+    order = columns.pop(rid).arg_sort()
+    for index in range(len(columns)):
+        columns[index] = columns[index].gather(order)
+    return pl.DataFrame(columns)
+
+
 def _conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
     return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
@@ -532,13 +543,13 @@ def run_duck(
         engine.drop_views("at10")
         engine.drop("s3", "sched")
         engine.deliver()
+        engine.drop("c12", "h12", "certain", "unsure", "decided_pass")
         messages = engine.messages()
-        unsorted = engine.outcomes()
+        unsorted = engine.outcomes().get_columns()
     finally:
         engine.con.close()
     # sorted once DuckDB has let go of its tables, so the two never hold memory at the same time
-    outcomes = _conform(unsorted.sort("rid").drop("rid"), OUTCOMES_SCHEMA)
-    del unsorted
+    outcomes = _conform(_sorted_by_rid(unsorted), OUTCOMES_SCHEMA)
     output = EngineOutput(
         outcomes,
         None if messages is None else _conform(messages, MESSAGES_SCHEMA),
