@@ -3,21 +3,29 @@
 What ``triggerlab check`` prints: requests that are invalid (rule 1, with the engines' reasons) and payloads
 of valid requests for this campaign that break the payload contract its templates imply
 (:func:`triggerlab.templates.validate_payload`). Each request is checked once, whatever its recipients.
+
+Two engines give the same findings: ``duck`` (the default, :mod:`triggerlab.batch_check_duck`) reads and
+checks the batch in DuckDB; ``reference`` reads every line into Python, the plain reading the other is
+tested against.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
 from triggerlab.campaign import Campaign
-from triggerlab.errors import Finding
+from triggerlab.errors import Finding, InputError
 from triggerlab.settings import Settings
 from triggerlab.triggers import REASONS, load_triggers, parse_received_at, request_problem
 
 __all__ = ["check_batch"]
+
+#: the two engines, as ``simulate(engine=...)`` names them
+Engine = Literal["duck", "reference"]
 
 
 def check_batch(
@@ -26,13 +34,30 @@ def check_batch(
     *,
     settings: Settings | None = None,
     at: datetime | str | None = None,
+    engine: Engine = "duck",
 ) -> list[Finding]:
     """Findings in line order; a batch line's requests (``d`` elements) are checked one by one."""
-    from triggerlab.templates import validate_payload
-
     settings = settings or Settings()
     source = None if isinstance(triggers, pl.DataFrame) else str(triggers)
     when = None if at is None else parse_received_at(at)
+    if engine == "duck":
+        from triggerlab.batch_check_duck import check_batch_duck
+
+        return check_batch_duck(campaign, triggers, settings, when, source)
+    if engine != "reference":
+        raise InputError(f"engine must be duck or reference (got {engine!r})")
+    return _check_reference(campaign, triggers, settings, when, source)
+
+
+def _check_reference(
+    campaign: Campaign,
+    triggers: str | Path | pl.DataFrame,
+    settings: Settings,
+    when: datetime | None,
+    source: str | None,
+) -> list[Finding]:
+    from triggerlab.templates import validate_payload
+
     findings: list[Finding] = []
     for batch_line in load_triggers(triggers, at=when):
         if batch_line.error is not None:

@@ -18,13 +18,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--settings", metavar="F", help="workspace settings (payload_values, max_payload_bytes)")
     p.add_argument("--at", metavar="ISO", help="time of bare requests (lines without an envelope)")
+    p.add_argument("--engine", choices=("duck", "reference"), default="duck", help="default: duck")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     campaign = load_campaign(args.campaign)
     check_campaign(campaign, source=args.campaign)
-    findings = check_batch(campaign, args.triggers, settings=load_settings(args.settings), at=args.at)
+    findings = check_batch(
+        campaign, args.triggers, settings=load_settings(args.settings), at=args.at, engine=args.engine
+    )
     for finding in findings:
         print(finding)
     if findings:
