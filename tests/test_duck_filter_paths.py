@@ -80,7 +80,12 @@ def test_window_counts_from_its_first_instant_to_just_before_the_trigger(
 ) -> None:
     monkeypatch.setattr(duck_filters, "PAIRS_PER_ROW", pairs_per_row)
     rule = EventFilter.model_validate(
-        {"event": "Charged", "within": "1d", "at_least": 2, "sum": {"property": "Amount", "gte": 10.5, "lte": 10.5}}
+        {
+            "event": "Charged",
+            "within": "1d",
+            "at_least": 2,
+            "sum": {"property": "Amount", "gte": 10.5, "lte": 10.5},
+        }
     )
     con = connect()
     con.execute("SET TimeZone = 'UTC'")
