@@ -88,10 +88,9 @@ def _load(text: str) -> Any:
 
 def _read_alike(line: str) -> bool:
     """False for the JSON texts DuckDB and Python read differently, where ``load_targets`` and the Python
-    reading disagree on a request's validity (gaps of the shared trigger reader, reported; this test is
-    about the check built on it): a repeated key (Python keeps the last value, DuckDB both), an integer past
-    64 bits (DuckDB reads a DOUBLE) and a trailing comma (DuckDB accepts it). An envelope's body given as
-    text is read the same way."""
+    reading disagree on a request's validity: the known gaps between the engines README.md lists (a repeated
+    key, an integer past 64 bits, a trailing comma), which the check inherits from the shared trigger reader;
+    this test is about the check built on it. An envelope's body given as text is read the same way."""
     try:
         data = _load(line)
         body = data.get("body") if isinstance(data, dict) else None

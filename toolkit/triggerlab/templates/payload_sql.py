@@ -57,7 +57,11 @@ class _Builder:
 
     Its cost on suspects scattered over the batch (a few rows in each vector, as broken payloads are) is
     mostly a fixed cost per vector for each ``json_type`` call: about 25 us per suspect for the sample order
-    contract's nine paths, against 6 us when the suspects are contiguous."""
+    contract's nine paths, against 6 us when the suspects are contiguous. Making them contiguous costs more
+    than it saves: a first query writing the suspects to a table, then this stage over that table and the
+    clean rows read again through an anti join, took 1.75 s of CPU per million order payloads (2% suspects,
+    one thread) against 1.45 s for this one query; a materialised CTE split by ``UNION ALL`` took 1.5 s, the
+    filtered vectors keeping their selection. Reading the payloads a second time is what the split pays."""
 
     column: str
     coerce: bool
