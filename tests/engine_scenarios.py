@@ -3,7 +3,10 @@
 A scenario is settings, up to three campaigns, a handful of profiles (zones with DST changes, an invalid zone),
 events, history and a trigger batch (envelopes, bare lines, ``d`` lists, v2 bodies, invalid lines, blank lines).
 Trigger times cluster around DST changes of the zones used and repeat, so equal timestamps and DND windows
-that cross midnight across a clock change are common. Targeting caps below 100 cannot be written in a campaign
+that cross midnight across a clock change are common. Most events and history rows sit exactly at, one second
+before or one second after an edge of a window seen from a trigger time (event filter look-backs, goal windows
+in minutes to months, rolling and calendar frequency-cap periods in the users' zones, min_gap), so an
+off-by-one or a month taken as 30 days changes some outcome. Targeting caps below 100 cannot be written in a campaign
 file; the scenarios set them with ``model_copy`` (which skips validation) so that rule 8 fires with few users.
 """
 
@@ -13,11 +16,14 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from hypothesis import strategies as st
 
+from triggerlab.audience import EventFilter
 from triggerlab.campaign import Campaign
+from triggerlab.durations import Duration, parse_duration
 from triggerlab.settings import Settings
 
 ZONES = ["UTC", "Asia/Kolkata", "America/New_York", "Europe/London", "Australia/Sydney", "America/Sao_Paulo"]
@@ -30,6 +36,16 @@ ANCHORS = [
     datetime(2026, 6, 15, 12, 0, tzinfo=UTC),
 ]
 IDS = ["101", "102", "103"]
+#: event filter look-backs, goal windows, min_gaps and rolling cap periods: minutes to months
+WITHIN = ["45m", "6h", "1d", "2d", "1w", "1mo"]
+GOALS = ["45m", "6h", "2d", "1w", "1mo", "2mo"]
+GAPS = ["30m", "90m", "1d", "1w"]
+PERIODS = ["day", "week", "month", "6h", "90m"]
+#: how far back a delivery still counts: min_gaps and rolling caps (day, week and month are 24 h, 7 d, 30 d)
+BACK = [*GAPS, "6h", "7d", "30d"]
+#: exactly on an edge or one second either side (hypothesis favours the first choices and low integers, so
+#: the aimed cases come first below)
+NUDGES = [timedelta(0), timedelta(seconds=-1), timedelta(seconds=1), timedelta(0)]
 TIMES = ["00:00", "01:30", "02:30", "06:00", "09:00", "21:00", "22:45"]
 
 MESSAGES: dict[str, list[dict[str, Any]]] = {
@@ -68,6 +84,43 @@ def _instant(draw: st.DrawFn, anchor: datetime) -> datetime:
     return anchor + timedelta(minutes=30 * draw(st.integers(-48, 48)))
 
 
+def _nudged(draw: st.DrawFn, edge: datetime) -> datetime:
+    return edge + draw(st.sampled_from(NUDGES))
+
+
+def _calendar_start(moment: datetime, zone: str, per: str) -> datetime:
+    """The first instant of the local day, ISO week or month (in ``zone``) holding ``moment``."""
+    wall = moment.astimezone(ZoneInfo(zone)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if per == "week":
+        wall -= timedelta(days=wall.weekday())
+    elif per == "month":
+        wall = wall.replace(day=1)
+    return wall.replace(tzinfo=None).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def _event_marks(campaigns: list[Campaign]) -> list[tuple[str, Duration, int]]:
+    """``(event, window, sign)`` for every event filter look-back (-1) and goal window (+1) of the campaigns."""
+    marks = []
+    for campaign in campaigns:
+        for rule in campaign.audience.filters:
+            if isinstance(rule, EventFilter) and rule.within is not None:
+                marks.append((rule.event, parse_duration(rule.within), -1))
+        if campaign.goal is not None:
+            marks.append((campaign.goal.event, campaign.goal.window, 1))
+    return marks
+
+
+def _sent_marks(campaigns: list[Campaign], settings: Settings) -> list[tuple[str | None, str | None, Any]]:
+    """``(channel, campaign_id, how far back or calendar period)`` for every min_gap and frequency cap."""
+    marks: list[tuple[str | None, str | None, Any]] = []
+    for campaign in campaigns:
+        if campaign.delivery.min_gap != "0m":
+            marks.append((campaign.channel, campaign.id, parse_duration(campaign.delivery.min_gap)))
+    for cap in settings.frequency_caps:
+        marks.append((cap.channel, None, cap.per if cap.is_calendar else cap.rolling))
+    return marks
+
+
 def _iso(draw: st.DrawFn, when: datetime) -> str:
     form = draw(st.sampled_from(["z", "offset", "naive"]))
     if form == "z":
@@ -84,8 +137,8 @@ def settings_strategy(draw: st.DrawFn) -> Settings:
             st.fixed_dictionaries(
                 {
                     "channel": st.sampled_from([None, "push", "email", "webhook"]),
-                    "limit": st.integers(1, 3),
-                    "per": st.sampled_from(["day", "week", "month", "6h"]),
+                    "limit": st.sampled_from([1, 1, 2, 3]),
+                    "per": st.sampled_from(PERIODS),
                     "window": st.sampled_from(["calendar", "rolling"]),
                 }
             ),
@@ -112,9 +165,14 @@ def _filters(draw: st.DrawFn) -> list[dict[str, Any]]:
         {"property": "plan", "op": "in", "value": ["pro", "team"]},
         {"property": "name", "op": "contains", "value": "a"},
         {"property": "nickname", "op": "not_exists"},
-        {"event": "App Launched", "did": True, "at_least": 1, "within": "2d"},
-        {"event": "App Launched", "did": False, "within": "1d"},
-        {"event": "Charged", "within": "1mo", "sum": {"property": "Amount", "gte": 10}},
+        {"event": "App Launched", "did": True, "at_least": 1, "within": draw(st.sampled_from(WITHIN))},
+        {"event": "App Launched", "did": False, "within": draw(st.sampled_from(WITHIN))},
+        {"event": "Charged", "exactly": 1, "within": draw(st.sampled_from(WITHIN))},
+        {
+            "event": "Charged",
+            "within": draw(st.sampled_from(WITHIN)),
+            "sum": {"property": "Amount", "gte": 10},
+        },
         {"event": "Charged", "avg": {"property": "Amount", "lt": 20.5}, "at_most": 3},
         {
             "event": "Charged",
@@ -156,14 +214,14 @@ def campaign_strategy(draw: st.DrawFn, campaign_id: str, anchor: datetime) -> Ca
             "end": None if end is None else end.isoformat(),
         },
         "delivery": {
-            "apply_global_limits": draw(st.booleans()),
+            "apply_global_limits": draw(st.sampled_from([True, False, True])),
             "dnd": dnd,
             "max_delay": draw(st.sampled_from([None, "1h", "12h", "1mo"])),
-            "min_gap": draw(st.sampled_from(["0m", "0m", "30m", "1d"])),
+            "min_gap": draw(st.sampled_from(["0m", "0m", *GAPS])),
         },
     }
     if draw(st.booleans()):
-        data["goal"] = {"event": "Charged", "within": draw(st.sampled_from(["6h", "2d", "1mo"]))}
+        data["goal"] = {"event": "Charged", "within": draw(st.sampled_from(GOALS))}
     campaign = Campaign.model_validate(data)
     cap = draw(st.sampled_from([None, None, 1, 2]))
     return campaign.model_copy(update={"targeting_cap": cap}) if cap is not None else campaign
@@ -185,17 +243,33 @@ def _profiles(draw: st.DrawFn, count: int) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={k: pl.String for k in rows[0]})
 
 
-def _events(draw: st.DrawFn, count: int, anchor: datetime) -> pl.DataFrame:
-    rows = [
-        {
-            "identity": f"u{draw(st.integers(1, count))}",
-            "event": draw(st.sampled_from(["App Launched", "Charged"])),
-            "ts": _instant(draw, anchor),
-            "Amount": draw(st.sampled_from([None, "5", "12.5", "40", "abc"])),
-            "Category": draw(st.sampled_from([None, "Shoes", "Books"])),
-        }
-        for _ in range(draw(st.integers(0, 12)))
-    ]
+def _events(
+    draw: st.DrawFn, anchor: datetime, aims: list[tuple[int, datetime]], campaigns: list[Campaign]
+) -> pl.DataFrame:
+    """Events where a look-back starts or a goal window ends for a user triggered then, at a trigger, or
+    anywhere nearby."""
+    marks = _event_marks(campaigns)
+    rows = []
+    for _ in range(draw(st.integers(0, 12))):
+        event = draw(st.sampled_from(["App Launched", "Charged"]))
+        user, moment = draw(st.sampled_from(aims))
+        aim = draw(st.integers(0, 3))
+        if aim == 3:
+            ts = _instant(draw, anchor)
+        elif aim == 2 or not marks:  # at a trigger: neither before it (filters) nor after it (goals)
+            ts = _nudged(draw, moment)
+        else:
+            event, window, sign = draw(st.sampled_from(marks))
+            ts = _nudged(draw, window.add_to(moment, sign))
+        rows.append(
+            {
+                "identity": f"u{user}",
+                "event": event,
+                "ts": ts,
+                "Amount": draw(st.sampled_from([None, "5", "12.5", "40", "abc"])),
+                "Category": draw(st.sampled_from([None, "Shoes", "Books"])),
+            }
+        )
     schema = {
         "identity": pl.String,
         "event": pl.String,
@@ -206,16 +280,40 @@ def _events(draw: st.DrawFn, count: int, anchor: datetime) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
-def _history(draw: st.DrawFn, count: int, anchor: datetime) -> pl.DataFrame:
-    rows = [
-        {
-            "identity": f"u{draw(st.integers(1, count))}",
-            "channel": draw(st.sampled_from(["push", "email", "webhook"])),
-            "campaign_id": draw(st.sampled_from([*IDS, "999"])),
-            "sent_at": _instant(draw, anchor),
-        }
-        for _ in range(draw(st.integers(0, 5)))
-    ]
+def _history(
+    draw: st.DrawFn,
+    anchor: datetime,
+    aims: list[tuple[int, datetime]],
+    *,
+    campaigns: list[Campaign],
+    settings: Settings,
+    zones: list[str],
+) -> pl.DataFrame:
+    """Deliveries where a min_gap or cap starts counting for a user triggered then (a rolling window's start,
+    the start of the local calendar period in the user's zone), at a trigger, or anywhere nearby."""
+    marks = _sent_marks(campaigns, settings)
+    rows = []
+    for _ in range(draw(st.integers(0, 5))):
+        user, moment = draw(st.sampled_from(aims))
+        channel = draw(st.sampled_from(["push", "email", "webhook"]))
+        campaign_id = draw(st.sampled_from([*IDS, "999"]))
+        aim = draw(st.integers(0, 5))
+        if aim == 5:
+            sent_at = _instant(draw, anchor)
+        elif aim == 4 or not marks:
+            sent_at = _nudged(draw, moment)
+        else:
+            on, cid, back = draw(st.sampled_from(marks))
+            channel, campaign_id = on or channel, cid or campaign_id
+            edge = (
+                back.add_to(moment, -1)
+                if isinstance(back, Duration)
+                else _calendar_start(moment, zones[user - 1], back)
+            )
+            sent_at = _nudged(draw, edge)
+        rows.append(
+            {"identity": f"u{user}", "channel": channel, "campaign_id": campaign_id, "sent_at": sent_at}
+        )
     schema = {
         "identity": pl.String,
         "channel": pl.String,
@@ -270,14 +368,37 @@ def _body(draw: st.DrawFn, users: int, simulated: list[str]) -> Any:
     return one()
 
 
+def _targeted(body: Any, when: datetime | None, users: int) -> list[tuple[int, datetime]]:
+    """``(user, trigger time)`` for every known identity a body sends to at a known time."""
+    if when is None or not isinstance(body, dict):
+        return []
+    found = []
+    for one in body.get("d", [body]):
+        to = one.get("to") if isinstance(one, dict) else None
+        values = to.get("identity") if isinstance(to, dict) else None
+        for value in values if isinstance(values, list) else []:
+            if isinstance(value, str) and value[1:].isdigit() and 1 <= int(value[1:]) <= users:
+                found.append((int(value[1:]), when))
+    return found
+
+
 @st.composite
 def scenario_strategy(draw: st.DrawFn) -> Scenario:
     settings = draw(settings_strategy())
     anchor = draw(st.sampled_from(ANCHORS))
     campaigns = [draw(campaign_strategy(cid, anchor)) for cid in IDS[: draw(st.integers(1, 3))]]
     users = draw(st.integers(1, 6))
-    at = _instant(draw, anchor) if draw(st.booleans()) else None
+    # the trigger times events and history are aimed at; most lines arrive at one of them
+    moments = draw(
+        st.lists(
+            st.builds(lambda k: anchor + timedelta(minutes=30 * k), st.integers(-48, 48)),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    at = draw(st.sampled_from(moments)) if draw(st.booleans()) else None
     lines = []
+    aims: list[tuple[int, datetime]] = []  # (user, trigger time) of the well-formed recipients
     for _ in range(draw(st.integers(1, 14))):
         shape = "envelope"
         if draw(st.integers(0, 7)) == 3:
@@ -287,21 +408,28 @@ def scenario_strategy(draw: st.DrawFn) -> Scenario:
         elif shape == "garbage":
             lines.append(draw(st.sampled_from(["not json", "[1, 2]", '{"body": "{oops"}', '{"a": NaN}'])))
         elif shape == "bare":
-            lines.append(json.dumps(_body(draw, users, [c.id or "" for c in campaigns])))
+            body = _body(draw, users, [c.id or "" for c in campaigns])
+            aims += _targeted(body, at, users)
+            lines.append(json.dumps(body))
         else:
             envelope: dict[str, Any] = {
                 "id": draw(st.sampled_from(["r1", "r2", 17, None])),
                 "body": _body(draw, users, [c.id or "" for c in campaigns]),
             }
             if shape == "envelope":
-                envelope["received_at"] = _iso(draw, _instant(draw, anchor))
+                when = draw(st.sampled_from(moments)) if draw(st.integers(0, 3)) else _instant(draw, anchor)
+                envelope["received_at"] = _iso(draw, when)
+            aims += _targeted(envelope["body"], when if shape == "envelope" else at, users)
             lines.append(json.dumps(envelope))
+    profiles = _profiles(draw, users)
+    zones = [zone if zone in ZONES else settings.timezone for zone in profiles["timezone"]]
+    fallback = [(user, moment) for user in range(1, users + 1) for moment in moments]
     return Scenario(
         settings,
         campaigns,
-        _profiles(draw, users),
-        _events(draw, users, anchor),
-        _history(draw, users, anchor),
+        profiles,
+        _events(draw, anchor, aims or fallback, campaigns),
+        _history(draw, anchor, aims or fallback, campaigns=campaigns, settings=settings, zones=zones),
         lines,
         at,
     )
