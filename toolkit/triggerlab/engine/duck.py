@@ -9,6 +9,8 @@ per-user pass of rules 12-13 (:mod:`.duck_deliver`) -> outcomes. DuckDB is opene
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,7 @@ from triggerlab.engine.duck_certain import certainty_table
 from triggerlab.engine.duck_deliver import deliver
 from triggerlab.engine.duck_events import event_spans, relevant_events
 from triggerlab.engine.duck_filters import event_filter_table, property_sql, quote, quote_name
+from triggerlab.engine.duck_goal import conversion_table
 from triggerlab.engine.duck_render import render_rows
 from triggerlab.engine.duck_schedule import build_offsets, delivery_local_sql, schedule_table
 from triggerlab.engine.duck_triggers import load_targets
@@ -107,6 +110,9 @@ class DuckEngine:
     ) -> None:
         self.inputs = inputs
         self.con = connect(threads=threads)
+        # DuckDB spills to ``.tmp`` in the working directory by default: a user's project folder
+        self.spill = Path(tempfile.mkdtemp(prefix="triggerlab-duck-"))
+        self.con.execute(f"SET temp_directory = {quote(str(self.spill))}")
         if memory_limit is not None:
             # past the limit DuckDB spills to its temp directory instead of growing
             self.con.execute("SET memory_limit = $limit", {"limit": memory_limit})
@@ -125,6 +131,10 @@ class DuckEngine:
         # the newest Arrow layout is polars' own (string views): older layouts copy every string
         self._arrow[name] = frame.to_arrow(compat_level=pl.CompatLevel.newest())
         self.con.register(name, self._arrow[name])
+
+    def close(self) -> None:
+        self.con.close()
+        shutil.rmtree(self.spill, ignore_errors=True)
 
     def release(self, name: str) -> None:
         """Unregister an input read in place and let its frame go."""
@@ -446,21 +456,15 @@ class DuckEngine:
         """One row per recipient with its ``rid``, unsorted: a sort of every wide row in DuckDB spills at 10M
         rows; :func:`run_duck` sorts by ``rid`` (the order of line, recipient) in polars instead."""
         self.sql(
-            """CREATE OR REPLACE TEMP TABLE conv AS
-            WITH grouped AS (
-                SELECT s.rid, s.identity, c.goal_event, s.received_at,
-                       CASE WHEN c.goal_mo IS NOT NULL THEN s.received_at + to_months(c.goal_mo)
-                            ELSE s.received_at + to_seconds(c.goal_s) END AS closes
-                FROM s4 s LEFT JOIN decided d USING (rid) JOIN camps c USING (campaign_id)
-                WHERE coalesce(s.status, d.status) IN ('sent', 'control') AND c.goal_event IS NOT NULL),
-            goal_events AS (
-                SELECT identity, event, ts FROM events
-                WHERE event IN (SELECT goal_event FROM camps) AND identity IN (SELECT identity FROM grouped))
-            -- the first goal event after the trigger converts the row exactly when it is in the window
-            SELECT g.rid, coalesce(e.ts <= g.closes, false) AS converted
-            FROM grouped g ASOF LEFT JOIN goal_events e
-                ON e.identity = g.identity AND e.event = g.goal_event AND g.received_at < e.ts"""
+            """CREATE OR REPLACE TEMP TABLE grouped AS
+            SELECT s.rid, s.identity, c.goal_event, s.received_at,
+                   CASE WHEN c.goal_mo IS NOT NULL THEN s.received_at + to_months(c.goal_mo)
+                        ELSE s.received_at + to_seconds(c.goal_s) END AS closes
+            FROM s4 s LEFT JOIN decided d USING (rid) JOIN camps c USING (campaign_id)
+            WHERE coalesce(s.status, d.status) IN ('sent', 'control') AND c.goal_event IS NOT NULL"""
         )
+        conversion_table(self.con, "grouped")
+        self.drop("grouped")
         self.release("events")
         local = delivery_local_sql("f.delivery_at", "o.off", "o.suffix")
         frame = self.frame(
@@ -547,7 +551,7 @@ def run_duck(
         messages = engine.messages()
         unsorted = engine.outcomes().get_columns()
     finally:
-        engine.con.close()
+        engine.close()
     # sorted once DuckDB has let go of its tables, so the two never hold memory at the same time
     outcomes = _conform(_sorted_by_rid(unsorted), OUTCOMES_SCHEMA)
     output = EngineOutput(

@@ -1,0 +1,70 @@
+"""Goal conversion for the DuckDB engine: a row converts when a goal event falls in ``(received_at, closes]``.
+
+Two ways to the same answer. A hash join pairs each row with its user's goal events and keeps those in the
+window: cheap when it makes few pairs per row (the usual case), but its cost grows with the product of one
+user's rows and events. An as-of join looks only at the user's first goal event after the trigger (the row
+converts exactly when that one is in the window): its cost does not depend on how many events a user has, but
+it sorts both sides, which makes it the slower of the two in the usual case. The same guard as the event
+filters' (:data:`triggerlab.engine.duck_filters.PAIRS_PER_ROW`, checked from per-user counts) picks one.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from triggerlab.engine.duck_filters import PAIRS_PER_ROW
+
+__all__ = ["conversion_table"]
+
+
+def conversion_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    """Create temp table ``conv(rid, converted)`` for ``rows(rid, identity, goal_event, received_at, closes)``
+    from the goal events in ``events(identity, event, ts)``."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE conv_ev AS
+        SELECT identity, event, ts FROM events
+        WHERE event IN (SELECT goal_event FROM {rows}) AND identity IN (SELECT identity FROM {rows})"""
+    )
+    if _pairs(con, rows) <= PAIRS_PER_ROW * _count(con, rows):
+        _joined(con, rows)
+    else:
+        _as_of(con, rows)
+    con.execute("DROP TABLE conv_ev")
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _pairs(con: duckdb.DuckDBPyConnection, rows: str) -> int:
+    """How many (row, goal event of the same user) pairs the hash join would make."""
+    row = con.execute(
+        f"""SELECT coalesce(sum(r.n * e.n), 0) FROM
+            (SELECT identity, goal_event AS event, count(*) AS n FROM {rows} GROUP BY ALL) r
+            JOIN (SELECT identity, event, count(*) AS n FROM conv_ev GROUP BY ALL) e
+            USING (identity, event)"""
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _joined(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE conv AS
+        SELECT g.rid, count(e.ts) > 0 AS converted
+        FROM {rows} g LEFT JOIN conv_ev e
+            ON e.identity = g.identity AND e.event = g.goal_event
+            AND e.ts > g.received_at AND e.ts <= g.closes
+        GROUP BY g.rid"""
+    )
+
+
+def _as_of(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE conv AS
+        SELECT g.rid, coalesce(e.ts <= g.closes, false) AS converted
+        FROM {rows} g ASOF LEFT JOIN conv_ev e
+            ON e.identity = g.identity AND e.event = g.goal_event AND g.received_at < e.ts"""
+    )
