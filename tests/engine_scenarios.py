@@ -15,16 +15,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from triggerlab.audience import EventFilter
 from triggerlab.campaign import Campaign
 from triggerlab.durations import Duration, parse_duration
+from triggerlab.engine.inputs import EngineInputs
 from triggerlab.settings import Settings
+from triggerlab.simulation import run_engine
 
 ZONES = ["UTC", "Asia/Kolkata", "America/New_York", "Europe/London", "Australia/Sydney", "America/Sao_Paulo"]
 #: instants near DST changes (New York spring/fall, London fall, Sydney spring) and ordinary days
@@ -433,3 +437,19 @@ def scenario_strategy(draw: st.DrawFn) -> Scenario:
         lines,
         at,
     )
+
+
+def assert_engines_agree(scenario: Scenario, folder: Path) -> None:
+    """Both engines on the scenario's batch (default render mode) give the same outcomes, row for row."""
+    batch = folder / "batch.jsonl"
+    batch.write_text("\n".join(scenario.lines) + "\n", encoding="utf-8")
+    inputs = EngineInputs(
+        campaigns={c.id or "": c for c in scenario.campaigns},
+        settings=scenario.settings,
+        profiles=scenario.profiles,
+        events=scenario.events,
+        history=scenario.history,
+    )
+    _, ref = run_engine(batch, inputs, at=scenario.at, engine="reference")
+    _, duck = run_engine(batch, inputs, at=scenario.at, engine="duck")
+    assert_frame_equal(duck.outcomes.drop("missing_keys"), ref.outcomes.drop("missing_keys"))

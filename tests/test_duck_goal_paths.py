@@ -14,16 +14,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
-from polars.testing import assert_frame_equal
 
-from tests.engine_scenarios import Scenario, scenario_strategy
+from tests.engine_scenarios import Scenario, assert_engines_agree, scenario_strategy
 from triggerlab.duck import connect
 from triggerlab.engine import duck_goal
 from triggerlab.engine.duck import DuckEngine
 from triggerlab.engine.duck_goal import conversion_table
 from triggerlab.engine.inputs import EngineInputs
 from triggerlab.engine.tables import load_events, load_history, load_profiles
-from triggerlab.simulation import run_engine, simulate
+from triggerlab.simulation import simulate
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
@@ -39,18 +38,7 @@ def test_as_of_join_agrees_with_the_reference(tmp_path: Path, monkeypatch: pytes
     )
     @given(scenario=scenario_strategy())
     def agree(scenario: Scenario) -> None:
-        batch = tmp_path / "batch.jsonl"
-        batch.write_text("\n".join(scenario.lines) + "\n", encoding="utf-8")
-        inputs = EngineInputs(
-            campaigns={c.id or "": c for c in scenario.campaigns},
-            settings=scenario.settings,
-            profiles=scenario.profiles,
-            events=scenario.events,
-            history=scenario.history,
-        )
-        _, ref = run_engine(batch, inputs, at=scenario.at, engine="reference")
-        _, duck = run_engine(batch, inputs, at=scenario.at, engine="duck")
-        assert_frame_equal(duck.outcomes.drop("missing_keys"), ref.outcomes.drop("missing_keys"))
+        assert_engines_agree(scenario, tmp_path)
 
     agree()
 
