@@ -17,7 +17,7 @@ from triggerlab.audience import Aggregate, EventFilter, PropertyFilter
 from triggerlab.durations import parse_duration
 from triggerlab.engine.values import WHITESPACE, as_number, as_text
 
-__all__ = ["PAIRS_PER_ROW", "event_filter_table", "property_sql", "quote", "quote_name"]
+__all__ = ["PAIRS_PER_ROW", "event_filter_table", "property_sql", "quote", "quote_name", "row_count"]
 
 _WS = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in WHITESPACE) + "]"
 _DEC = "DECIMAL(38, 10)"
@@ -168,7 +168,7 @@ def event_filter_table(
         WHERE {" AND ".join(where)} AND identity IN (SELECT identity FROM {name}_rows)"""
     )
     back = None if rule.within is None else _interval(rule.within)
-    if _pairs(con, name) <= PAIRS_PER_ROW * _count(con, f"{name}_rows"):
+    if _pairs(con, name) <= PAIRS_PER_ROW * row_count(con, f"{name}_rows"):
         _joined_totals(con, name, back)
     else:
         _sorted_totals(con, name, back)
@@ -184,7 +184,7 @@ def event_filter_table(
     con.execute(f"DROP TABLE {name}_rows; DROP TABLE {name}_ev; DROP TABLE {name}_n")
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     assert row is not None
     return int(row[0])

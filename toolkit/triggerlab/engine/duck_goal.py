@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
-from triggerlab.engine.duck_filters import PAIRS_PER_ROW
+from triggerlab.engine.duck_filters import PAIRS_PER_ROW, row_count
 
 __all__ = ["conversion_table"]
 
@@ -25,17 +25,11 @@ def conversion_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
         SELECT identity, event, ts FROM events
         WHERE event IN (SELECT goal_event FROM {rows}) AND identity IN (SELECT identity FROM {rows})"""
     )
-    if _pairs(con, rows) <= PAIRS_PER_ROW * _count(con, rows):
+    if _pairs(con, rows) <= PAIRS_PER_ROW * row_count(con, rows):
         _joined(con, rows)
     else:
         _as_of(con, rows)
     con.execute("DROP TABLE conv_ev")
-
-
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def _pairs(con: duckdb.DuckDBPyConnection, rows: str) -> int:
