@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import SHARED
+from tests.conftest import shared_file
 from tests.send_receivers import Answer, HttpReceiver
 from triggerlab.delivery import (
     DeliveryLog,
@@ -25,8 +25,8 @@ from triggerlab.delivery import (
 from triggerlab.errors import SendError
 
 FAST = RetryPolicy(max_attempts=3, base=0.01, cap=0.05)
-WHATSAPP_SPEC = SHARED / "external" / "meta_whatsapp_openapi" / "business-messaging-api_v23.0.yaml"
-FCM_DISCOVERY = SHARED / "external" / "fcm_v1_discovery" / "fcm.v1.json"
+WHATSAPP_SPEC = "meta_whatsapp_openapi/business-messaging-api_v23.0.yaml"
+FCM_DISCOVERY = "fcm_v1_discovery/fcm.v1.json"
 
 
 def _closed(schema: Any) -> Any:
@@ -57,7 +57,7 @@ def _from_discovery(schema: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def fcm_validator() -> jsonschema.Draft7Validator:
-    discovery = json.loads(FCM_DISCOVERY.read_text())
+    discovery = json.loads(shared_file(FCM_DISCOVERY).read_text())
     assert discovery["revision"] == "20261023"
     definitions = _closed(_from_discovery(discovery["schemas"]))
     schema = {"$ref": "#/definitions/SendMessageRequest", "definitions": definitions}
@@ -69,7 +69,7 @@ def whatsapp_validators() -> tuple[jsonschema.Draft202012Validator, jsonschema.D
     """The template message and the body component as published (lenient: objects stay open, because the
     spec's ``allOf`` variants cannot be closed without rejecting the base properties; see the README there).
     The body component is checked on its own as the spec's discriminator is not JSON Schema."""
-    spec = yaml.load(WHATSAPP_SPEC.read_text(), Loader=yaml.CSafeLoader)
+    spec = yaml.load(shared_file(WHATSAPP_SPEC).read_text(), Loader=yaml.CSafeLoader)
     schemas = spec["components"]["schemas"]
 
     def validator(name: str) -> jsonschema.Draft202012Validator:

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from liquid.exceptions import LiquidError, LiquidSyntaxError
 
-from tests.conftest import SHARED
+from tests.conftest import shared_file
 from triggerlab.templates import Dialect
 
-GOLDEN = SHARED / "external" / "golden_liquid" / "golden_liquid.json"
+GOLDEN = shared_file("golden_liquid/golden_liquid.json")
 
 _BLANK = (
     "case added upstream 2026-04; python-liquid 2.3.6 renders FALSE (see external/golden_liquid/README.md)"
