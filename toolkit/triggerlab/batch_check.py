@@ -22,7 +22,7 @@ from triggerlab.errors import Finding, InputError
 from triggerlab.settings import Settings
 from triggerlab.triggers import REASONS, load_triggers, parse_received_at, request_problem
 
-__all__ = ["check_batch"]
+__all__ = ["check_batch", "payload_findings"]
 
 #: the two engines, as ``simulate(engine=...)`` names them
 Engine = Literal["duck", "reference"]
@@ -56,8 +56,6 @@ def _check_reference(
     when: datetime | None,
     source: str | None,
 ) -> list[Finding]:
-    from triggerlab.templates import validate_payload
-
     findings: list[Finding] = []
     for batch_line in load_triggers(triggers, at=when):
         if batch_line.error is not None:
@@ -79,10 +77,24 @@ def _check_reference(
                 continue
             if not _addressed(request, campaign):
                 continue
-            for found in validate_payload(campaign, request.get("ExternalTrigger", {}), settings=settings):
-                path = f"{where}.{found.path}" if where else found.path
-                findings.append(Finding(path, found.message, line=batch_line.line, source=source))
+            payload = request.get("ExternalTrigger", {})
+            findings += payload_findings(
+                campaign, payload, settings, where=where, line=batch_line.line, source=source
+            )
     return findings
+
+
+def payload_findings(
+    campaign: Campaign, payload: object, settings: Settings, *, where: str, line: int, source: str | None
+) -> list[Finding]:
+    """``validate_payload``'s findings for one request's payload, at its batch line, under its ``d[i]`` prefix
+    (both engines word them here, so they cannot drift apart)."""
+    from triggerlab.templates import validate_payload
+
+    return [
+        Finding(f"{where}.{found.path}" if where else found.path, found.message, line=line, source=source)
+        for found in validate_payload(campaign, payload, settings=settings)
+    ]
 
 
 def _addressed(request: dict[str, object], campaign: Campaign) -> bool:

@@ -50,8 +50,8 @@ def check_batch_duck(
     source: str | None,
 ) -> list[Finding]:
     """Findings in line order, then ``d`` element order, then ``validate_payload``'s order."""
+    from triggerlab.batch_check import payload_findings
     from triggerlab.engine.duck_triggers import load_targets
-    from triggerlab.templates import validate_payload
     from triggerlab.templates.payload_sql import payload_check_query
 
     con = connect()
@@ -70,7 +70,7 @@ def check_batch_duck(
             path = "d" if invalid == REASONS["bad_d"] else where
             findings.append(Finding(path, invalid, line=line, source=source))
             continue
-        for found in validate_payload(campaign, json.loads(payload), settings=settings):
-            path = f"{where}.{found.path}" if where else found.path
-            findings.append(Finding(path, found.message, line=line, source=source))
+        findings += payload_findings(
+            campaign, json.loads(payload), settings, where=where, line=line, source=source
+        )
     return findings
