@@ -39,8 +39,8 @@ class Answer:
     reset: bool = False  # drop the connection with a TCP reset instead of answering
 
 
-def self_signed_tls(folder: Path) -> ssl.SSLContext:
-    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 (no client trusts it)."""
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A fresh self-signed certificate for 127.0.0.1 and its key, written into ``folder``."""
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
@@ -48,8 +48,13 @@ def self_signed_tls(folder: Path) -> ssl.SSLContext:
         check=True,
         capture_output=True,
     )  # fmt: skip
+    return cert, key
+
+
+def self_signed_tls(folder: Path) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 (no client trusts it)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    context.load_cert_chain(*self_signed_certificate(folder))
     return context
 
 
