@@ -40,6 +40,9 @@ __all__ = ["run_duck"]
 
 Tracer = Callable[[str], None]
 
+#: the ``tpos`` of the first pair of a request (:mod:`.duck_triggers`): kind 1, value 1
+_FIRST_TPOS = 1_000_001
+
 
 def _campaign_rows(inputs: EngineInputs) -> pl.DataFrame:
     """One row of settings per campaign (``camps``): everything the SQL needs as columns."""
@@ -190,28 +193,39 @@ class DuckEngine:
             f" WHERE {quote_name(k)} IS NOT NULL"
             for k in kinds
         )
-        columns = "line, request_id, received_at, campaign_id, kind, value, payload, invalid, pidx"
+        self.sql(f"CREATE OR REPLACE TEMP TABLE tl_keys AS {keys}")
+        # a line can have several recipients only if it has a row besides its first possible one (several
+        # pairs, or a request of a ``d`` list) or its key belongs to several profiles: a small superset of the
+        # lines with several recipients, found without grouping the whole batch (a line in it with one
+        # recipient is numbered 0 all the same)
+        self.sql(
+            f"""CREATE OR REPLACE TEMP TABLE tl_multi AS
+            SELECT DISTINCT line FROM targets WHERE (el, ipos, tpos) IS DISTINCT FROM (0, 1, {_FIRST_TPOS})
+            UNION
+            SELECT DISTINCT t.line FROM targets t
+            SEMI JOIN (SELECT kind, value FROM tl_keys GROUP BY ALL HAVING count(*) > 1) d
+                ON t.invalid IS NULL AND d.kind = t.kind AND d.value = t.value"""
+        )
+        columns = "line, request_id, received_at, campaign_id, kind, value, payload, invalid"
+        matched = """SELECT t.*, k.pidx, coalesce(k.p_identity, t.value) AS identity,
+                   coalesce(k.p_zone, $ws) AS zone
+            FROM {targets} t
+            LEFT JOIN tl_keys k ON t.invalid IS NULL AND k.kind = t.kind AND k.value = t.value"""
+        single = matched.format(targets=f"(SELECT {columns} FROM targets ANTI JOIN tl_multi USING (line))")
+        several = matched.format(targets="(FROM targets SEMI JOIN tl_multi USING (line))")
         self.sql(
             f"""CREATE OR REPLACE TEMP TABLE rows AS
-            WITH keys AS ({keys}),
-            matched AS MATERIALIZED (
-                SELECT t.*, k.pidx, coalesce(k.p_identity, t.value) AS identity,
-                       coalesce(k.p_zone, $ws) AS zone
-                FROM targets t
-                LEFT JOIN keys k ON t.invalid IS NULL AND k.kind = t.kind AND k.value = t.value),
-            multi AS (SELECT line FROM matched GROUP BY line HAVING count(*) > 1)
-            -- rid orders rows like (line, recipient) without a sort of the whole batch; only lines with
-            -- several recipients are numbered by a window (it carries every column through a sort)
-            SELECT line << 32 AS rid, {columns}, 0::BIGINT AS recipient, identity, zone
-            FROM matched ANTI JOIN multi USING (line)
+            SELECT line << 32 AS rid, {columns}, pidx, 0::BIGINT AS recipient, identity, zone
+            FROM ({single})
             UNION ALL
             SELECT (line << 32) + recipient AS rid, * FROM (
-                SELECT {columns},
+                SELECT {columns}, pidx,
                        row_number() OVER (PARTITION BY line ORDER BY el, ipos, tpos, pidx) - 1 AS recipient,
                        identity, zone
-                FROM matched SEMI JOIN multi USING (line))""",
+                FROM ({several}))""",
             {"ws": self.inputs.settings.timezone},
         )
+        self.drop("tl_keys", "tl_multi")
 
     def relevant_events(self) -> None:
         """``events``: only what the audience filters and goals can read (:mod:`.duck_events`)."""
