@@ -441,7 +441,9 @@ class DuckEngine:
             JOIN tz_ranges o ON o.zone = u.zone AND h.sent_at >= o.since AND h.sent_at < o.until
                 AND o.off IS NOT NULL"""
         )
-        certainty_table(self.con, "c12", "h12", self.inputs.campaigns, self.inputs.settings)
+        certainty_table(
+            self.con, "c12", "h12", self.inputs.campaigns, self.inputs.settings, offsets="tz_ranges"
+        )
         self.sql(
             """CREATE OR REPLACE TEMP TABLE unsure AS
             SELECT DISTINCT c.identity FROM c12 c JOIN certain USING (rid) WHERE NOT certain.ok"""

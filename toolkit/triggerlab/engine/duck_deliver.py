@@ -8,18 +8,37 @@ come in precomputed from SQL (``wall``), so calendar periods use the same offset
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 import polars as pl
 
 from triggerlab.campaign import Campaign
 from triggerlab.engine import common
-from triggerlab.engine.clock import period
 from triggerlab.settings import FrequencyCap, Settings
 
 __all__ = ["deliver"]
+
+#: a calendar period as one integer, from the wall clock (what :func:`triggerlab.engine.clock.period` gives as
+#: a tuple: the day, the ISO week, the month), computed for every row at once instead of once per comparison
+_PERIOD_KEYS = {
+    "day": lambda wall: wall.dt.year() * 10_000 + wall.dt.month() * 100 + wall.dt.day(),
+    "week": lambda wall: wall.dt.iso_year() * 100 + wall.dt.week(),
+    "month": lambda wall: wall.dt.year() * 100 + wall.dt.month(),
+}
+_MICROS = 1_000_000
+
+#: one delivery seen by rules 12-13: time (microseconds since the epoch), channel, campaign, period keys
+_Entry = tuple[int, str, str, tuple[int, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Cap:
+    """A frequency cap with its width in microseconds (rolling) or the index of its period key (calendar)."""
+
+    channel: str | None
+    limit: int
+    width: int | None
+    key: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,40 +48,41 @@ class _Rule:
     campaign_id: str
     channel: str
     gap: int
-    caps: tuple[FrequencyCap, ...]
+    caps: tuple[tuple[_Cap, str], ...]
     gap_reason: str
 
 
-def _count(
-    cap: FrequencyCap, at: datetime, wall: datetime, past: list[tuple[datetime, datetime, str, str]]
-) -> int:
+def _count(cap: _Cap, at: int, keys: tuple[int, ...], past: list[_Entry]) -> int:
     """Deliveries on the cap's channel(s) that count for a delivery at ``at`` (all of ``past`` is <= at)."""
-    if cap.is_calendar:
-        current = period(cap.per, wall)
+    if cap.key is not None:
+        index = cap.key
         return sum(
             1
-            for when, local, channel, _ in past
-            if cap.channel in (None, channel) and period(cap.per, local) == current
+            for _, channel, _, other in past
+            if cap.channel in (None, channel) and other[index] == keys[index]
         )
-    width = cap.rolling.seconds
-    return sum(
-        1
-        for when, _, channel, _ in past
-        if cap.channel in (None, channel) and (at - when).total_seconds() < width
-    )
+    assert cap.width is not None
+    return sum(1 for when, channel, _, _ in past if cap.channel in (None, channel) and at - when < cap.width)
 
 
-def _decide(
-    rule: _Rule, at: datetime, wall: datetime, past: list[tuple[datetime, datetime, str, str]]
-) -> tuple[str, str | None]:
-    if rule.gap and any(
-        cid == rule.campaign_id and (at - when).total_seconds() < rule.gap for when, _, _, cid in past
-    ):
+def _decide(rule: _Rule, at: int, keys: tuple[int, ...], past: list[_Entry]) -> tuple[str, str | None]:
+    if rule.gap and any(cid == rule.campaign_id and at - when < rule.gap for when, _, cid, _ in past):
         return "not_reeligible", rule.gap_reason
-    for cap in rule.caps:
-        if _count(cap, at, wall, past) >= cap.limit:
-            return "frequency_capped", common.cap_reason(cap)
+    for cap, reason in rule.caps:
+        if _count(cap, at, keys, past) >= cap.limit:
+            return "frequency_capped", reason
     return "sent", None
+
+
+def _entries(frame: pl.DataFrame, at: str, pers: list[str], *others: str) -> pl.DataFrame:
+    """``others``, ``at`` in microseconds since the epoch and the period keys of ``wall``, in that order."""
+    return frame.select(
+        *others,
+        pl.col(at).dt.epoch("us").alias("__at"),
+        pl.concat_list([_PERIOD_KEYS[per](pl.col("wall")) for per in pers]).alias("__keys")
+        if pers
+        else pl.lit([], dtype=pl.List(pl.Int64)).alias("__keys"),
+    )
 
 
 def deliver(
@@ -71,36 +91,42 @@ def deliver(
     """Statuses for ``rows(rid, identity, campaign_id, delivery_at, wall)`` sorted in decision order.
 
     ``history(identity, sent_at, wall, channel, campaign_id)`` holds the users' prior deliveries. Returns
-    ``rid, status, reason``.
+    ``rid, status, reason``. Times are compared as integers and calendar periods as precomputed keys: the
+    same comparisons as :mod:`.reference`, at a fraction of the cost per row.
     """
+    pers = sorted({cap.per for cap in settings.frequency_caps if cap.is_calendar})
+
+    def compiled(cap: FrequencyCap) -> tuple[_Cap, str]:
+        if cap.is_calendar:
+            return _Cap(cap.channel, cap.limit, None, pers.index(cap.per)), common.cap_reason(cap)
+        return _Cap(cap.channel, cap.limit, cap.rolling.seconds * _MICROS, None), common.cap_reason(cap)
+
     rules = {
         cid: _Rule(
             cid,
             campaign.channel,
-            common.parse_seconds(campaign.delivery.min_gap),
-            tuple(common.caps_for(campaign, settings)),
+            common.parse_seconds(campaign.delivery.min_gap) * _MICROS,
+            tuple(compiled(cap) for cap in common.caps_for(campaign, settings)),
             common.not_reeligible(campaign),
         )
         for cid, campaign in campaigns.items()
     }
-    past: dict[str, list[tuple[datetime, datetime, str, str]]] = {}
-    for identity, sent_at, wall, channel, cid in history.iter_rows():
-        past.setdefault(identity, []).append((sent_at, wall, channel, cid))
+    past: dict[str, list[_Entry]] = {}
+    for identity, channel, cid, when, keys in _entries(
+        history, "sent_at", pers, "identity", "channel", "campaign_id"
+    ).iter_rows():
+        past.setdefault(identity, []).append((when, channel, cid, tuple(keys)))
     statuses: list[str] = []
     reasons: list[str | None] = []
-    for identity, cid, at, wall in _rows(rows):
+    for identity, cid, at, keys in _entries(rows, "delivery_at", pers, "identity", "campaign_id").iter_rows():
         rule = rules[cid]
         mine = [entry for entry in past.get(identity, ()) if entry[0] <= at]
-        status, reason = _decide(rule, at, wall, mine)
+        status, reason = _decide(rule, at, tuple(keys), mine)
         statuses.append(status)
         reasons.append(reason)
         if status == "sent":
-            past.setdefault(identity, []).append((at, wall, rule.channel, cid))
+            past.setdefault(identity, []).append((at, rule.channel, cid, tuple(keys)))
     return pl.DataFrame(
         {"rid": rows["rid"], "status": statuses, "reason": reasons},
         schema={"rid": rows.schema["rid"], "status": pl.String, "reason": pl.String},
     )
-
-
-def _rows(rows: pl.DataFrame) -> Iterable[tuple[str, str, datetime, datetime]]:
-    return rows.select("identity", "campaign_id", "delivery_at", "wall").iter_rows()
