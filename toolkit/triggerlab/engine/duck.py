@@ -344,14 +344,18 @@ class DuckEngine:
     def allot(self) -> None:
         self.sql(
             """CREATE OR REPLACE TEMP TABLE allot AS
-            WITH known AS (SELECT DISTINCT campaign_id, identity FROM history
-                           WHERE campaign_id IN (SELECT campaign_id FROM camps)),
+            -- only campaigns with a targeting cap allot (the others' rows are never numbered or sorted)
+            WITH capped AS (SELECT campaign_id FROM camps WHERE cap IS NOT NULL),
+            known AS (SELECT DISTINCT campaign_id, identity FROM history
+                      WHERE campaign_id IN (SELECT campaign_id FROM capped)),
             known_n AS (SELECT campaign_id, count(*) AS n FROM known GROUP BY campaign_id),
+            -- each user's first row (a struct compares field by field): a hash aggregate, not a sort
             firsts AS (
-                SELECT campaign_id, identity, received_at, line, recipient FROM (
-                    SELECT *, row_number() OVER (PARTITION BY campaign_id, identity
-                                                 ORDER BY received_at, line, recipient) AS k
-                    FROM s1 WHERE status IS NULL) WHERE k = 1),
+                SELECT campaign_id, identity, first.received_at, first.line, first.recipient FROM (
+                    SELECT campaign_id, identity,
+                           min({'received_at': received_at, 'line': line, 'recipient': recipient}) AS first
+                    FROM s1 WHERE status IS NULL AND campaign_id IN (SELECT campaign_id FROM capped)
+                    GROUP BY campaign_id, identity)),
             fresh AS (
                 SELECT f.*, row_number() OVER (PARTITION BY f.campaign_id ORDER BY received_at, line,
                     recipient) AS k
