@@ -159,6 +159,17 @@ class DuckEngine:
         for view in views:
             self.sql(f"DROP VIEW IF EXISTS {view}")
 
+    def drop_relations(self, *names: str) -> None:
+        """Drop views and tables alike, in the order given (a view before what it reads)."""
+        views = {
+            name for (name,) in self.sql("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()
+        }
+        for name in names:
+            if name in views:
+                self.drop_views(name)
+            else:
+                self.drop(name)
+
     def filter_tables(self) -> list[str]:
         return list(self._filters)
 
@@ -378,13 +389,24 @@ class DuckEngine:
 
     # ---- rules 9-11 -----------------------------------------------------------------------------------
 
-    def render(self, progress: bool) -> pl.DataFrame:
+    def render(self, progress: bool) -> list[str]:
+        """Rule 9; returns the relations ``s3`` still reads (to drop once ``s4`` holds what it needs)."""
         # payloads stay in ``rows`` until here: only the rows rendered read them, no stage copies them
         self.sql(
             """CREATE OR REPLACE TEMP VIEW at9 AS
             SELECT s.*, r.payload FROM s2 s JOIN rows r USING (rid) WHERE s.status IS NULL"""
         )
         rendered = render_rows(self.con, "at9", self.inputs, progress)
+        self.drop_views("at9")
+        self.drop("rows")
+        if rendered.is_empty():
+            # nothing rendered (every campaign always renders, static mode): rule 9 changes no row, so s3 is
+            # s2 itself, not a copy of every row
+            self.sql(
+                """CREATE OR REPLACE TEMP VIEW s3 AS
+                SELECT *, NULL::VARCHAR[] AS missing_keys, NULL::VARCHAR AS fields FROM s2"""
+            )
+            return ["s3", "s2", "s1", "allot"]
         self._table("rendered", rendered)
         self.sql(
             """CREATE OR REPLACE TEMP TABLE s3 AS
@@ -393,7 +415,9 @@ class DuckEngine:
                    r.missing_keys, r.fields
             FROM s2 s LEFT JOIN rendered r USING (rid)"""
         )
-        return rendered
+        self.drop_views("s2")
+        self.drop("s1", "allot", "rendered")
+        return ["s3"]
 
     def schedule(self) -> None:
         bounds = self.sql(
@@ -561,12 +585,10 @@ def run_duck(
         engine.stateless()
         engine.drop("seg_cand", "seg", *engine.filter_tables())
         engine.allot()
-        engine.render(progress)
-        engine.drop_views("at9", "s2")
-        engine.drop("rows", "s1", "allot", "rendered")
+        read_by_s3 = engine.render(progress)
         engine.schedule()
         engine.drop_views("at10")
-        engine.drop("s3", "sched")
+        engine.drop_relations(*read_by_s3, "sched")
         engine.deliver()
         engine.drop("c12", "h12", "certain", "unsure", "decided_pass")
         messages = engine.messages()

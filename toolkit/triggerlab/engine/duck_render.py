@@ -40,6 +40,11 @@ def _wanted(con: duckdb.DuckDBPyConnection, rows: str, inputs: EngineInputs) -> 
         if inputs.render == "all" or not always_ok(c, inputs.settings)
     ]
     sampled = [cid for cid in inputs.campaigns if cid not in full] if inputs.render == "sample" else []
+    if not full and not sampled:
+        # no row to render: the rows are not read at all (numbering them sorts every one)
+        return pl.DataFrame(
+            schema={"rid": pl.Int64, "campaign_id": pl.String, "pidx": pl.Int64, "payload": pl.String}
+        )
     wanted: pl.DataFrame = con.sql(
         f"""SELECT rid, campaign_id, pidx, payload::VARCHAR AS payload FROM (
                 SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY rid) AS nth FROM {rows})
