@@ -291,13 +291,16 @@ class DuckEngine:
         )
 
     def stateless(self) -> None:
+        # the candidates of the campaigns with an audience (the others' rows are all in their segment)
+        filtered = [cid for cid, c in self.inputs.campaigns.items() if c.audience.filters]
         self.sql(
             """CREATE OR REPLACE TEMP TABLE seg_cand AS
             SELECT r.rid, r.campaign_id, r.identity, r.received_at, r.pidx FROM rows r
                 JOIN camps c USING (campaign_id)
-            WHERE r.invalid IS NULL AND r.pidx IS NOT NULL
+            WHERE r.invalid IS NULL AND r.pidx IS NOT NULL AND list_contains($filtered, r.campaign_id)
               AND (c.sched_start IS NULL OR r.received_at >= c.sched_start)
-              AND (c.sched_end IS NULL OR r.received_at < c.sched_end)"""
+              AND (c.sched_end IS NULL OR r.received_at < c.sched_end)""",
+            {"filtered": filtered},
         )
         parts = [self._segment(cid, c) for cid, c in self.inputs.campaigns.items() if c.audience.filters]
         segment = (
@@ -305,7 +308,8 @@ class DuckEngine:
             if parts
             else "SELECT NULL::BIGINT AS rid, NULL::BOOLEAN AS ok WHERE false"
         )
-        self.sql(f"CREATE OR REPLACE TEMP TABLE seg AS {segment}")
+        # only the rows out of their segment: the table s1 joins by rid is no larger than it must be
+        self.sql(f"CREATE OR REPLACE TEMP TABLE seg AS SELECT rid FROM ({segment}) WHERE NOT ok")
         bucket = "((md5_number({salt} || '|' || r.identity) >> 64)::UBIGINT % 100)::BIGINT"
         self.sql(
             f"""CREATE OR REPLACE TEMP TABLE s1 AS
@@ -317,7 +321,7 @@ class DuckEngine:
                        -- an md5 per row: only for campaigns that apply the system control group
                        CASE WHEN r.pidx IS NOT NULL AND c.system THEN {bucket.format(salt="'system'")} END
                            AS sys_bucket,
-                       coalesce(g.ok, true) AS in_segment
+                       g.rid IS NULL AS in_segment
                 FROM rows r LEFT JOIN camps c ON r.invalid IS NULL AND c.campaign_id = r.campaign_id
                 LEFT JOIN seg g ON g.rid = r.rid)
             SELECT rid, line, recipient, request_id, received_at, campaign_id, identity, zone, pidx,
