@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from triggerlab.results import SimulationResult
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -16,6 +21,21 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"third-party test material missing: {path} (see README, Tests)", allow_module_level=True)
     return path
+
+
+def simulate_sample(campaigns: Sequence[Path], **options: Any) -> SimulationResult:
+    """``simulate`` on the shipped sample batch, profiles, events, history and settings."""
+    from triggerlab.simulation import simulate
+
+    return simulate(
+        campaigns,
+        triggers=SAMPLE / "triggers.jsonl",
+        profiles=SAMPLE / "profiles.csv",
+        events=SAMPLE / "events.parquet",
+        history=SAMPLE / "history.csv",
+        settings=SAMPLE / "triggerlab.yaml",
+        **options,
+    )
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -453,3 +455,19 @@ def assert_engines_agree(scenario: Scenario, folder: Path) -> None:
     _, ref = run_engine(batch, inputs, at=scenario.at, engine="reference")
     _, duck = run_engine(batch, inputs, at=scenario.at, engine="duck")
     assert_frame_equal(duck.outcomes.drop("missing_keys"), ref.outcomes.drop("missing_keys"))
+
+
+def assert_engines_agree_on_scenarios(folder: Path, examples: int) -> None:
+    """:func:`assert_engines_agree` on ``examples`` drawn scenarios (the same ones on every run)."""
+
+    @hypothesis_settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(scenario=scenario_strategy())
+    def agree(scenario: Scenario) -> None:
+        assert_engines_agree(scenario, folder)
+
+    agree()

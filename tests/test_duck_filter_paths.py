@@ -11,9 +11,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
 
-from tests.engine_scenarios import Scenario, assert_engines_agree, scenario_strategy
+from tests.engine_scenarios import assert_engines_agree_on_scenarios
 from triggerlab.audience import EventFilter
 from triggerlab.duck import connect
 from triggerlab.engine import duck_filters
@@ -23,17 +22,7 @@ from triggerlab.engine.duck_filters import event_filter_table
 def test_sorted_pass_agrees_with_the_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(duck_filters, "PAIRS_PER_ROW", -1)
 
-    @settings(
-        max_examples=60,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(scenario=scenario_strategy())
-    def agree(scenario: Scenario) -> None:
-        assert_engines_agree(scenario, tmp_path)
-
-    agree()
+    assert_engines_agree_on_scenarios(tmp_path, 60)
 
 
 T = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)

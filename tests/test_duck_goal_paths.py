@@ -13,34 +13,21 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
 
-from tests.engine_scenarios import Scenario, assert_engines_agree, scenario_strategy
+from tests.conftest import SAMPLE, simulate_sample
+from tests.engine_scenarios import assert_engines_agree_on_scenarios
 from triggerlab.duck import connect
 from triggerlab.engine import duck_goal
 from triggerlab.engine.duck import DuckEngine
 from triggerlab.engine.duck_goal import conversion_table
 from triggerlab.engine.inputs import EngineInputs
 from triggerlab.engine.tables import load_events, load_history, load_profiles
-from triggerlab.simulation import simulate
-
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
 
 def test_as_of_join_agrees_with_the_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(duck_goal, "PAIRS_PER_ROW", -1)
 
-    @settings(
-        max_examples=40,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(scenario=scenario_strategy())
-    def agree(scenario: Scenario) -> None:
-        assert_engines_agree(scenario, tmp_path)
-
-    agree()
+    assert_engines_agree_on_scenarios(tmp_path, 40)
 
 
 T = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
@@ -114,13 +101,8 @@ def test_spills_to_its_own_folder_and_removes_it(tmp_path: Path, monkeypatch: py
     temp.mkdir()
     monkeypatch.chdir(work)
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    result = simulate(
+    result = simulate_sample(
         [SAMPLE / "campaigns" / "fitness_milestone.yaml"],
-        triggers=SAMPLE / "triggers.jsonl",
-        profiles=SAMPLE / "profiles.csv",
-        events=SAMPLE / "events.parquet",
-        history=SAMPLE / "history.csv",
-        settings=SAMPLE / "triggerlab.yaml",
         progress=False,
         memory_limit="64MB",
     )

@@ -9,9 +9,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, simulate_sample
 from triggerlab.results import SimulationResult
-from triggerlab.simulation import simulate
 from triggerlab.statuses import STATUSES
 
 pytestmark = pytest.mark.slow
@@ -25,13 +24,8 @@ FITNESS_CAP = 2000
 
 @pytest.fixture(scope="module")
 def forecast() -> SimulationResult:
-    return simulate(
-        list(CAMPAIGNS),
-        triggers=SAMPLE / "triggers.jsonl",
-        profiles=SAMPLE / "profiles.csv",
-        events=SAMPLE / "events.parquet",
-        history=SAMPLE / "history.csv",
-        settings=SAMPLE / "triggerlab.yaml",
+    return simulate_sample(
+        CAMPAIGNS,
         progress=False,
     )
 
