@@ -32,6 +32,7 @@ from triggerlab.engine.duck_goal import conversion_table
 from triggerlab.engine.duck_render import render_rows
 from triggerlab.engine.duck_schedule import build_offsets, delivery_local_sql, schedule_table
 from triggerlab.engine.duck_triggers import load_targets
+from triggerlab.engine.duck_triggers_fast import FIRST_TPOS
 from triggerlab.engine.inputs import SAMPLE_SIZE, EngineInputs, EngineOutput, zone_warnings
 from triggerlab.frames import MESSAGES_SCHEMA, OUTCOMES_SCHEMA
 from triggerlab.triggers import TO_KINDS
@@ -39,9 +40,6 @@ from triggerlab.triggers import TO_KINDS
 __all__ = ["run_duck"]
 
 Tracer = Callable[[str], None]
-
-#: the ``tpos`` of the first pair of a request (:mod:`.duck_triggers`): kind 1, value 1
-_FIRST_TPOS = 1_000_001
 
 
 def _campaign_rows(inputs: EngineInputs) -> pl.DataFrame:
@@ -211,7 +209,7 @@ class DuckEngine:
         # recipient is numbered 0 all the same)
         self.sql(
             f"""CREATE OR REPLACE TEMP TABLE tl_multi AS
-            SELECT DISTINCT line FROM targets WHERE (el, ipos, tpos) IS DISTINCT FROM (0, 1, {_FIRST_TPOS})
+            SELECT DISTINCT line FROM targets WHERE (el, ipos, tpos) IS DISTINCT FROM (0, 1, {FIRST_TPOS})
             UNION
             SELECT DISTINCT t.line FROM targets t
             SEMI JOIN (SELECT kind, value FROM tl_keys GROUP BY ALL HAVING count(*) > 1) d

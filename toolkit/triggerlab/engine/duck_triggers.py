@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from triggerlab.engine.duck_triggers_fast import fast_targets
+from triggerlab.engine.duck_triggers_fast import PAIR_STRIDE, fast_targets
 from triggerlab.engine.values import WHITESPACE
 from triggerlab.errors import InputError
 from triggerlab.settings import Settings
@@ -267,7 +267,7 @@ def _pairs(con: duckdb.DuckDBPyConnection, create: bool) -> None:
         WHERE tl_readable(v) GROUP BY line, el, tl_text(v)"""
     )
     con.execute(
-        """CREATE OR REPLACE TEMP VIEW tl_tos AS
+        f"""CREATE OR REPLACE TEMP VIEW tl_tos AS
         WITH kinds AS (
             SELECT line, el, unnest(to_keys) AS kind, unnest(to_values) AS v, generate_subscripts(to_keys,
                 1) AS kpos
@@ -278,7 +278,7 @@ def _pairs(con: duckdb.DuckDBPyConnection, create: bool) -> None:
                    generate_subscripts(CASE WHEN json_type(v) = 'ARRAY' THEN json_extract(v, '$[*]')
                                             ELSE [v] END, 1) AS vpos
             FROM kinds)
-        SELECT line, el, kpos * 1000000 + vpos AS pos, kind, tl_text(x) AS value FROM items
+        SELECT line, el, kpos * {PAIR_STRIDE} + vpos AS pos, kind, tl_text(x) AS value FROM items
             WHERE tl_readable(x)"""
     )
     into = "CREATE OR REPLACE TEMP TABLE targets AS" if create else "INSERT INTO targets"

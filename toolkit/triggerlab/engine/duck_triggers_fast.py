@@ -35,7 +35,12 @@ import duckdb
 from triggerlab.settings import Settings
 from triggerlab.triggers import TO_KINDS
 
-__all__ = ["LINE_COLUMNS", "TABLE_COLUMNS", "fast_targets"]
+__all__ = ["FIRST_TPOS", "LINE_COLUMNS", "PAIR_STRIDE", "TABLE_COLUMNS", "fast_targets"]
+
+#: a pair's position in its request (``tpos``): the kind's position times this, plus the value's
+PAIR_STRIDE = 1_000_000
+#: the ``tpos`` of a request's first pair (kind 1, value 1)
+FIRST_TPOS = PAIR_STRIDE + 1
 
 #: the source columns of a table batch (and of its odd lines) for the generic reading
 TABLE_COLUMNS = ("line", "id", "received", "body")
@@ -54,7 +59,7 @@ _LISTS = "{" + ",".join(f'"{kind}":["VARCHAR"]' for kind in TO_KINDS) + "}"
 #: kinds of a ``to`` whose values are all strings (see _classified)
 _MACROS = rf"""
 CREATE OR REPLACE TEMP MACRO tl_plain(x) AS
-    CASE WHEN x[1] = '"' THEN CASE WHEN NOT contains(x, '\') THEN x[2:-2] END
+    CASE WHEN x[1] = '"' THEN CASE WHEN NOT contains(x, '\') THEN substr(x, 2, length(x) - 2) END
          WHEN regexp_full_match(x, '{_INTEGER}') THEN x END;
 CREATE OR REPLACE TEMP MACRO tl_parts(t, paths) AS
     CASE WHEN NOT (contains(t, 'NaN') OR contains(t, 'Infinity')) THEN try(json_extract(t, paths)) END;
@@ -99,14 +104,6 @@ def _lines_source() -> str:
         FROM (SELECT line, raw, tl_parts(raw, {paths}) AS e FROM tl_lines)"""
 
 
-def _plain_string(text: str) -> str:
-    """The inside of ``text``, a compact JSON string text, when it is not empty and free of ``\\`` (so that
-    it reads as itself); else NULL: what ``^"([^"\\\\]+)"$`` extracts."""
-    inside = f"substr({text}, 2, length({text}) - 2)"
-    plain = f"""{text}[1] = '"' AND length({text}) > 2 AND NOT contains({text}, '\\')"""
-    return f"CASE WHEN {plain} THEN {inside} END"
-
-
 def _single_to(t: str) -> str:
     """``{kind, value}`` of a compact ``to`` text that is one kind with one string value free of ``"`` and
     ``\\`` (``{'', ''}`` for any other text): what ``^\\{"(kind)":\\["([^"\\\\]*)"\\]\\}$`` extracts, with
@@ -142,8 +139,7 @@ def _classified(source: str, odd: tuple[str, ...], settings: Settings) -> str:
         shaped AS (
             SELECT *,
                    {single} AS one,
-                   coalesce({_plain_string("cid")},
-                            CASE WHEN regexp_full_match(cid, '{_INTEGER}') THEN cid END) AS campaign_id,
+                   CASE WHEN cid <> '""' THEN tl_plain(cid) END AS campaign_id,
                    coalesce(request_id IS NOT NULL AND received_at IS NOT NULL AND parts[1] IS NULL
                        AND starts_with(payload::VARCHAR, '{{')
                        AND strlen(payload::VARCHAR) <= {settings.max_payload_bytes}
@@ -176,7 +172,7 @@ def _classified(source: str, odd: tuple[str, ...], settings: Settings) -> str:
                CASE WHEN tl_route IS NULL THEN kind END AS kind,
                CASE WHEN tl_route IS NULL THEN value END AS value,
                CASE WHEN tl_route IS DISTINCT FROM 'odd' THEN payload END AS payload,
-               NULL::VARCHAR AS invalid, 0::BIGINT AS el, 1::BIGINT AS ipos, 1000001::BIGINT AS tpos,
+               NULL::VARCHAR AS invalid, 0::BIGINT AS el, 1::BIGINT AS ipos, {FIRST_TPOS}::BIGINT AS tpos,
                tl_route,
                CASE WHEN tl_route = 'multi' THEN t END AS tl_to,
                CASE WHEN tl_route = 'multi' THEN cid END AS tl_cid,
@@ -203,7 +199,7 @@ def _expand_multi(con: duckdb.DuckDBPyConnection) -> None:
         by_value AS (
             SELECT *, unnest({values}) AS value, generate_subscripts({values}, 1) AS vpos FROM by_kind)
         SELECT line, request_id, received_at, campaign_id, kind, value, payload, NULL, 0, ipos,
-               kpos * 1000000 + vpos
+               kpos * {PAIR_STRIDE} + vpos
         FROM by_value"""
     )
 
