@@ -21,9 +21,9 @@ import polars as pl
 from triggerlab.audience import EventFilter, PropertyFilter
 from triggerlab.campaign import Campaign
 from triggerlab.duck import connect
-from triggerlab.durations import parse_duration
 from triggerlab.engine import common
 from triggerlab.engine.clock import valid_zone
+from triggerlab.engine.duck_camps import campaign_rows
 from triggerlab.engine.duck_certain import certainty_table
 from triggerlab.engine.duck_deliver import deliver
 from triggerlab.engine.duck_events import event_spans, relevant_events
@@ -40,64 +40,6 @@ from triggerlab.triggers import TO_KINDS
 __all__ = ["run_duck"]
 
 Tracer = Callable[[str], None]
-
-
-def _campaign_rows(inputs: EngineInputs) -> pl.DataFrame:
-    """One row of settings per campaign (``camps``): everything the SQL needs as columns."""
-    records = []
-    for cid, campaign in inputs.campaigns.items():
-        start, end = common.schedule_bounds(campaign, inputs.settings)
-        dnd = campaign.delivery.dnd
-        delay = parse_duration(campaign.delivery.max_delay) if campaign.delivery.max_delay else None
-        records.append(
-            {
-                "campaign_id": cid,
-                "channel": campaign.channel,
-                "sched_start": start,
-                "sched_end": end,
-                "cap": campaign.targeting_cap,
-                "control_group": campaign.control_group,
-                "system": campaign.apply_system_control,
-                "dnd_start": None if dnd is None else datetime.strptime(dnd.start, "%H:%M").time(),
-                "dnd_end": None if dnd is None else datetime.strptime(dnd.end, "%H:%M").time(),
-                "dnd_discard": dnd is not None and dnd.action == "discard",
-                "max_delay_s": None if delay is None or delay.is_months else delay.seconds,
-                "max_delay_mo": delay.amount if delay is not None and delay.is_months else None,
-                "reason_capped": common.target_capped(campaign),
-                "reason_dnd": common.dnd_discarded(campaign) if dnd is not None else None,
-                "reason_delay": common.expired_delay(campaign),
-                "goal_event": campaign.goal.event if campaign.goal else None,
-                "goal_s": None
-                if not campaign.goal or campaign.goal.window.is_months
-                else campaign.goal.window.seconds,
-                "goal_mo": campaign.goal.window.amount
-                if campaign.goal and campaign.goal.window.is_months
-                else None,
-            }
-        )
-    schema = pl.Schema(
-        {
-            "campaign_id": pl.String(),
-            "channel": pl.String(),
-            "sched_start": pl.Datetime("us", "UTC"),
-            "sched_end": pl.Datetime("us", "UTC"),
-            "cap": pl.Int64(),
-            "control_group": pl.Int64(),
-            "system": pl.Boolean(),
-            "dnd_start": pl.Time(),
-            "dnd_end": pl.Time(),
-            "dnd_discard": pl.Boolean(),
-            "max_delay_s": pl.Int64(),
-            "max_delay_mo": pl.Int64(),
-            "reason_capped": pl.String(),
-            "reason_dnd": pl.String(),
-            "reason_delay": pl.String(),
-            "goal_event": pl.String(),
-            "goal_s": pl.Int64(),
-            "goal_mo": pl.Int64(),
-        }
-    )
-    return pl.DataFrame(records, schema=schema, orient="row")
 
 
 class DuckEngine:
@@ -125,7 +67,7 @@ class DuckEngine:
         self.profile_schema = inputs.profiles.schema
         self._view("prof", profiles)
         self._view("history", inputs.history)
-        self._table("camps", _campaign_rows(inputs))
+        self._table("camps", campaign_rows(inputs))
 
     def _view(self, name: str, frame: pl.DataFrame) -> None:
         """Big inputs are read in place (Arrow, zero copy), not copied into DuckDB."""
