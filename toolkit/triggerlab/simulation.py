@@ -83,7 +83,7 @@ def run_engine(
 def _goal_events(
     outcomes: pl.DataFrame, events: pl.DataFrame, campaigns: dict[str, Campaign]
 ) -> pl.DataFrame:
-    """Every goal event of the users a campaign with a goal sent to or held back."""
+    """Every goal event of the users a campaign with a goal sent to or held back, campaign by campaign."""
     goals = sorted(
         (cid, c.goal.event, c.goal.revenue_property) for cid, c in campaigns.items() if c.goal is not None
     )
@@ -106,9 +106,9 @@ def _goal_events(
             .select(
                 pl.lit(cid).alias("campaign_id"), "identity", pl.col("ts").cast(_UTC), value.alias("revenue")
             )
-            .sort("identity", "ts")
         )
-    # in campaign order already: one sort per campaign, not a sort of every row on three keys
+    # campaign by campaign, each in the events table's order: uplift sorts by time itself, and a sort by
+    # (identity, ts) here cost 2.5 s per goal at 10M recipients
     return pl.concat(parts)
 
 

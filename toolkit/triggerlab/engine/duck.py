@@ -29,7 +29,7 @@ from triggerlab.engine.duck_deliver import deliver
 from triggerlab.engine.duck_events import event_spans, relevant_events
 from triggerlab.engine.duck_filters import event_filter_table, property_sql, quote, quote_name
 from triggerlab.engine.duck_goal import conversion_table
-from triggerlab.engine.duck_render import render_rows
+from triggerlab.engine.duck_render import render_rows, renders_any
 from triggerlab.engine.duck_schedule import build_offsets, delivery_local_sql, schedule_table
 from triggerlab.engine.duck_triggers import load_targets
 from triggerlab.engine.duck_triggers_fast import FIRST_TPOS
@@ -60,6 +60,13 @@ class DuckEngine:
             # past the limit DuckDB spills to its temp directory instead of growing
             self.con.execute("SET memory_limit = $limit", {"limit": memory_limit})
         self.tracer = tracer
+        #: every zone a row can be in: the valid zones of the profiles, and the workspace's
+        self.zones = {inputs.settings.timezone}
+        if "timezone" in inputs.profiles.columns:
+            named = inputs.profiles["timezone"].drop_nulls().unique().to_list()
+            self.zones |= {zone for zone in named if valid_zone(zone)}
+        #: (first, last) trigger time of each campaign's rows with a profile (set by relevant_events)
+        self.received: dict[str, tuple[datetime, datetime]] = {}
         self._arrow: dict[str, object] = {}
         self._filters: list[str] = []
         self.con.execute("SET TimeZone = 'UTC'")
@@ -94,21 +101,18 @@ class DuckEngine:
         for table in tables:
             self.sql(f"DROP TABLE IF EXISTS {table}")
 
+    def narrow(self, table: str, *kept: str) -> None:
+        """Drop every column of ``table`` but ``kept`` once no later stage reads them (DuckDB frees the
+        columns at once, with no copy of the rest)."""
+        columns = self.sql(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()
+        for (name,) in columns:
+            if name not in kept:
+                self.sql(f"ALTER TABLE {table} DROP COLUMN {quote_name(name)}")
+
     def drop_views(self, *views: str) -> None:
         """Stages read once are views (no copy of every row): dropped before the tables they read."""
         for view in views:
             self.sql(f"DROP VIEW IF EXISTS {view}")
-
-    def drop_relations(self, *names: str) -> None:
-        """Drop views and tables alike, in the order given (a view before what it reads)."""
-        views = {
-            name for (name,) in self.sql("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()
-        }
-        for name in names:
-            if name in views:
-                self.drop_views(name)
-            else:
-                self.drop(name)
 
     def filter_tables(self) -> list[str]:
         return list(self._filters)
@@ -133,10 +137,7 @@ class DuckEngine:
         kinds = [k for k in TO_KINDS if k in self.profile_schema and k in used] or ["identity"]
         zone_expr = "NULL"
         if "timezone" in self.profile_schema:
-            valid = [
-                z for z in self.inputs.profiles["timezone"].drop_nulls().unique().to_list() if valid_zone(z)
-            ]
-            zone_expr = f"CASE WHEN list_contains({_list(valid)}, timezone) THEN timezone END"
+            zone_expr = f"CASE WHEN list_contains({_list(sorted(self.zones))}, timezone) THEN timezone END"
         # each key carries the profile's identity and zone, so the batch joins the profiles once
         keys = " UNION ALL ".join(
             f"SELECT '{k}' AS kind, CAST({quote_name(k)} AS VARCHAR) AS value, __pidx AS pidx,"
@@ -157,7 +158,9 @@ class DuckEngine:
             SEMI JOIN (SELECT kind, value FROM tl_keys GROUP BY ALL HAVING count(*) > 1) d
                 ON t.invalid IS NULL AND d.kind = t.kind AND d.value = t.value"""
         )
-        columns = "line, request_id, received_at, campaign_id, kind, value, payload, invalid"
+        # the payloads are carried only when rule 9 will read some (the widest column of every row)
+        payload = "payload" if renders_any(self.inputs) else "NULL::VARCHAR AS payload"
+        columns = f"line, request_id, received_at, campaign_id, kind, value, {payload}, invalid"
         matched = """SELECT t.*, k.pidx, coalesce(k.p_identity, t.value) AS identity,
                    coalesce(k.p_zone, $ws) AS zone
             FROM {targets} t
@@ -180,7 +183,7 @@ class DuckEngine:
 
     def relevant_events(self) -> None:
         """``events``: only what the audience filters and goals can read (:mod:`.duck_events`)."""
-        received = {
+        self.received = received = {
             cid: (first.astimezone(UTC), last.astimezone(UTC))
             for cid, first, last in self.sql(
                 """SELECT campaign_id, min(received_at), max(received_at) FROM rows
@@ -333,8 +336,8 @@ class DuckEngine:
 
     # ---- rules 9-11 -----------------------------------------------------------------------------------
 
-    def render(self, progress: bool) -> list[str]:
-        """Rule 9; returns the relations ``s3`` still reads (to drop once ``s4`` holds what it needs)."""
+    def render(self, progress: bool) -> None:
+        """Rule 9: ``s3``, every row with its status after rules 1-9 (the base of the outcomes)."""
         # payloads stay in ``rows`` until here: only the rows rendered read them, no stage copies them
         self.sql(
             """CREATE OR REPLACE TEMP VIEW at9 AS
@@ -350,7 +353,7 @@ class DuckEngine:
                 """CREATE OR REPLACE TEMP VIEW s3 AS
                 SELECT *, NULL::VARCHAR[] AS missing_keys, NULL::VARCHAR AS fields FROM s2"""
             )
-            return ["s3", "s2", "s1", "allot"]
+            return
         self._table("rendered", rendered)
         self.sql(
             """CREATE OR REPLACE TEMP TABLE s3 AS
@@ -361,44 +364,39 @@ class DuckEngine:
         )
         self.drop_views("s2")
         self.drop("s1", "allot", "rendered")
-        return ["s3"]
 
     def schedule(self) -> None:
-        bounds = self.sql(
-            """SELECT min(t)::DATE, max(t)::DATE FROM (
-                SELECT received_at AS t FROM s3 UNION ALL SELECT sent_at FROM history)"""
-        ).fetchone()
-        assert bounds is not None
-        zones = {self.inputs.settings.timezone}
-        zones |= {z for (z,) in self.sql("SELECT DISTINCT zone FROM s3").fetchall()}
-        first, last = bounds
-        if first is not None:
-            build_offsets(self.con, sorted(zones), first, last)
+        """Rules 10-11: ``sched`` holds the rows reaching rule 10 with what rules 12-13 read of them.
+
+        Offsets cover every instant a row or the history can need: the rows reaching rule 10 have a profile
+        and a campaign, so their trigger times are within ``received``; their zones are within ``zones``.
+        """
+        instants = [t for span in self.received.values() for t in span]
+        sent_at = self.inputs.history["sent_at"].drop_nulls()
+        if not sent_at.is_empty():
+            instants += [sent_at.min(), sent_at.max()]  # type: ignore[list-item]
+        if instants:
+            build_offsets(self.con, sorted(self.zones), min(instants).date(), max(instants).date())
         else:
             build_offsets(self.con, [], datetime(2000, 1, 1).date(), datetime(2000, 1, 1).date())
         self.sql(
-            "CREATE OR REPLACE TEMP VIEW at10 AS"
-            " SELECT rid, received_at, zone, campaign_id FROM s3 WHERE status IS NULL"
+            """CREATE OR REPLACE TEMP VIEW at10 AS
+            SELECT rid, received_at, zone, campaign_id, identity, line, recipient FROM s3
+            WHERE status IS NULL"""
         )
         schedule_table(self.con, "at10")
-        self.sql(
-            """CREATE OR REPLACE TEMP TABLE s4 AS
-            SELECT s.* REPLACE (coalesce(s.status, d.status) AS status,
-                                CASE WHEN s.status IS NULL THEN d.reason ELSE s.reason END AS reason),
-                   d.delivery_at
-            FROM s3 s LEFT JOIN sched d USING (rid)"""
-        )
 
     # ---- rules 12-13 ----------------------------------------------------------------------------------
 
     def deliver(self) -> None:
-        """Rules 12-13: rows certainly sent by an over-count (SQL), the rest user by user (Python)."""
+        """Rules 12-13: rows certainly sent by an over-count (SQL), the rest user by user (Python); those not
+        sent get their status and reason in ``sched``."""
         self.sql(
             """CREATE OR REPLACE TEMP TABLE c12 AS
             SELECT s.rid, s.identity, s.zone, s.campaign_id, c.channel, s.delivery_at AS moment,
                 s.received_at, s.line,
                    s.recipient, wall_at(s.delivery_at, o.off) AS wall
-            FROM s4 s JOIN camps c USING (campaign_id)
+            FROM sched s JOIN camps c USING (campaign_id)
             JOIN tz_ranges o ON o.zone = s.zone AND s.delivery_at >= o.since AND s.delivery_at < o.until
                 AND o.off IS NOT NULL
             WHERE s.status IS NULL"""
@@ -431,11 +429,12 @@ class DuckEngine:
             ORDER BY moment"""
         )
         decided = deliver(waiting, history, self.inputs.campaigns, self.inputs.settings)
-        self._table("decided_pass", decided)
+        # the few rows not sent get their status in ``sched``; a row reaching rule 12 that keeps no status
+        # there is sent (no table of every row's final status)
+        self._table("decided_pass", decided.filter(pl.col("status") != "sent"))
         self.sql(
-            """CREATE OR REPLACE TEMP TABLE decided AS
-            SELECT c.rid, coalesce(p.status, 'sent') AS status, p.reason
-            FROM c12 c LEFT JOIN decided_pass p USING (rid)"""
+            """UPDATE sched SET status = p.status, reason = p.reason FROM decided_pass p
+            WHERE sched.rid = p.rid"""
         )
 
     # ---- outcomes -------------------------------------------------------------------------------------
@@ -443,29 +442,33 @@ class DuckEngine:
     def outcomes(self) -> pl.DataFrame:
         """One row per recipient with its ``rid``, unsorted: a sort of every wide row in DuckDB spills at 10M
         rows; :func:`run_duck` sorts by ``rid`` (the order of line, recipient) in polars instead."""
+        # the rows of the two groups: control rows are decided by rule 7, sent rows by rules 12-13
         self.sql(
             """CREATE OR REPLACE TEMP TABLE grouped AS
             SELECT s.rid, s.identity, c.goal_event, s.received_at,
                    CASE WHEN c.goal_mo IS NOT NULL THEN s.received_at + to_months(c.goal_mo)
                         ELSE s.received_at + to_seconds(c.goal_s) END AS closes
-            FROM s4 s LEFT JOIN decided d USING (rid) JOIN camps c USING (campaign_id)
-            WHERE coalesce(s.status, d.status) IN ('sent', 'control') AND c.goal_event IS NOT NULL"""
+            FROM (SELECT rid, identity, campaign_id, received_at FROM s3 WHERE status = 'control'
+                  UNION ALL
+                  SELECT rid, identity, campaign_id, received_at FROM sched WHERE status IS NULL) s
+            JOIN camps c USING (campaign_id)
+            WHERE c.goal_event IS NOT NULL"""
         )
         conversion_table(self.con, "grouped")
         self.drop("grouped")
+        self.narrow("sched", "rid", "delivery_at", "status", "reason")
         self.release("events")
-        local = delivery_local_sql("f.delivery_at", "o.off", "o.suffix")
+        local = delivery_local_sql("t.delivery_at", "o.off", "o.suffix")
         frame = self.frame(
             f"""SELECT f.rid, f.request_id, f.line::BIGINT AS line, f.recipient::BIGINT AS recipient,
-                   f.campaign_id, f.identity, f.received_at, coalesce(f.status, d.status) AS status,
-                   CASE WHEN f.status IS NULL THEN d.reason ELSE f.reason END AS reason, f.bucket,
-                   f.delivery_at,
-                   CASE WHEN f.delivery_at IS NOT NULL THEN {local} END
+                   f.campaign_id, f.identity, f.received_at, {_FINAL_STATUS} AS status,
+                   {_FINAL_REASON} AS reason, f.bucket, t.delivery_at,
+                   CASE WHEN t.delivery_at IS NOT NULL THEN {local} END
                        AS delivery_local,
-                   CASE WHEN f.delivery_at IS NOT NULL THEN f.delivery_at > f.received_at END AS delayed,
+                   CASE WHEN t.delivery_at IS NOT NULL THEN t.delivery_at > f.received_at END AS delayed,
                    f.missing_keys, v.converted
-            FROM s4 f LEFT JOIN decided d USING (rid) LEFT JOIN conv v USING (rid)
-            LEFT JOIN tz_ranges o ON o.zone = f.zone AND f.delivery_at >= o.since AND f.delivery_at < o.until
+            FROM s3 f LEFT JOIN sched t USING (rid) LEFT JOIN conv v USING (rid)
+            LEFT JOIN tz_ranges o ON o.zone = f.zone AND t.delivery_at >= o.since AND t.delivery_at < o.until
                 AND o.off IS NOT NULL"""
         )
         self.drop("conv")
@@ -475,15 +478,20 @@ class DuckEngine:
         if self.inputs.render == "static":
             return None
         return self.frame(
-            """SELECT request_id, recipient::BIGINT AS recipient, campaign_id, identity,
-                coalesce(s.status, d.status)
-                   AS status, delivery_at, fields
-            FROM (SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY rid) AS nth FROM s4
-                  WHERE fields IS NOT NULL) s
-            LEFT JOIN decided d USING (rid)
-            WHERE $all OR nth <= $size ORDER BY rid""",
+            f"""SELECT f.request_id, f.recipient::BIGINT AS recipient, f.campaign_id, f.identity,
+                   {_FINAL_STATUS} AS status, t.delivery_at, f.fields
+            FROM (SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY rid) AS nth FROM s3
+                  WHERE fields IS NOT NULL) f
+            LEFT JOIN sched t USING (rid)
+            WHERE $all OR nth <= $size ORDER BY f.rid""",
             {"all": self.inputs.render == "all", "size": SAMPLE_SIZE},
         )
+
+
+#: a row's status and reason from ``f`` (rules 1-9, ``s3``) and ``t`` (rules 10-13, ``sched``): a row with no
+#: status after rule 9 is in ``sched``, and one with none there either is sent
+_FINAL_STATUS = "coalesce(f.status, t.status, 'sent')"
+_FINAL_REASON = "CASE WHEN f.status IS NOT NULL THEN f.reason ELSE t.reason END"
 
 
 def _list(values: list[str]) -> str:
@@ -529,10 +537,9 @@ def run_duck(
         engine.stateless()
         engine.drop("seg_cand", "seg", *engine.filter_tables())
         engine.allot()
-        read_by_s3 = engine.render(progress)
+        engine.render(progress)
         engine.schedule()
         engine.drop_views("at10")
-        engine.drop_relations(*read_by_s3, "sched")
         engine.deliver()
         engine.drop("c12", "h12", "certain", "unsure", "decided_pass")
         messages = engine.messages()

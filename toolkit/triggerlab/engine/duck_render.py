@@ -19,7 +19,7 @@ from triggerlab.engine.inputs import SAMPLE_SIZE, EngineInputs
 from triggerlab.engine.rendering import always_ok, fields_json, render_row
 from triggerlab.triggers import coerce_payload
 
-__all__ = ["RENDERED_SCHEMA", "render_rows"]
+__all__ = ["RENDERED_SCHEMA", "render_rows", "renders_any"]
 
 RENDERED_SCHEMA = pl.Schema(
     [
@@ -32,14 +32,25 @@ RENDERED_SCHEMA = pl.Schema(
 )
 
 
-def _wanted(con: duckdb.DuckDBPyConnection, rows: str, inputs: EngineInputs) -> pl.DataFrame:
-    """``rid, campaign_id, pidx, payload`` of the rows to render, in row order."""
+def _rendered_campaigns(inputs: EngineInputs) -> tuple[list[str], list[str]]:
+    """(campaigns whose every row reaching rule 9 is rendered, campaigns of which a sample is rendered)."""
     full = [
         cid
         for cid, c in inputs.campaigns.items()
         if inputs.render == "all" or not always_ok(c, inputs.settings)
     ]
     sampled = [cid for cid in inputs.campaigns if cid not in full] if inputs.render == "sample" else []
+    return full, sampled
+
+
+def renders_any(inputs: EngineInputs) -> bool:
+    """Whether rule 9 renders any row: if not, no stage needs the payloads."""
+    return any(_rendered_campaigns(inputs))
+
+
+def _wanted(con: duckdb.DuckDBPyConnection, rows: str, inputs: EngineInputs) -> pl.DataFrame:
+    """``rid, campaign_id, pidx, payload`` of the rows to render, in row order."""
+    full, sampled = _rendered_campaigns(inputs)
     if not full and not sampled:
         # no row to render: the rows are not read at all (numbering them sorts every one)
         return pl.DataFrame(

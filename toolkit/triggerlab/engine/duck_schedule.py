@@ -52,12 +52,15 @@ def build_offsets(con: duckdb.DuckDBPyConnection, zones: list[str], first: date,
 
 
 def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
-    """``sched(rid, delivery_at, status, reason)`` for ``rows(rid, received_at, zone, campaign_id)`` reaching
-    rule 10; campaign settings come from ``camps``."""
+    """``sched`` for ``rows(rid, received_at, zone, campaign_id, ...)`` reaching rule 10: every column of
+    ``rows`` (the later stages read them here, not from a copy of every row), ``delivery_at``, ``status``
+    and ``reason``; campaign settings come from ``camps``."""
+    names = con.execute(f"SELECT column_name FROM (DESCRIBE {rows})").fetchall()
+    kept = ", ".join('"' + name.replace('"', '""') + '"' for (name,) in names)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE sched AS
         WITH base AS (
-            SELECT r.rid, r.received_at, c.dnd_start::TIME AS dnd_start, c.dnd_end::TIME AS dnd_end,
+            SELECT r.*, c.dnd_start::TIME AS dnd_start, c.dnd_end::TIME AS dnd_end,
                 c.dnd_discard, c.sched_end, c.max_delay_s,
                    c.max_delay_mo, c.reason_dnd, c.reason_delay, c.dnd_start IS NOT NULL AS has_dnd,
                    o.off AS off_r, o.change, o.next_off AS off_c
@@ -68,8 +71,7 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
             SELECT *, instant_at(dnd_reach(wall_at(received_at, off_r), dnd_end), off_r) AS reach
             FROM base),
         timed AS (
-            SELECT rid, received_at, has_dnd, dnd_discard, sched_end, max_delay_s, max_delay_mo, reason_dnd,
-                   reason_delay,
+            SELECT *,
                    CASE WHEN NOT has_dnd OR NOT dnd_inside(wall_at(received_at, off_r)::TIME, dnd_start,
                        dnd_end)
                             THEN received_at
@@ -77,7 +79,7 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
                         WHEN NOT dnd_inside(wall_at(change, off_c)::TIME, dnd_start, dnd_end) THEN change
                         ELSE instant_at(dnd_reach(wall_at(change, off_c), dnd_end), off_c) END AS delivery_at
             FROM first_reach)
-        SELECT rid,
+        SELECT {kept},
                CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN NULL
                     ELSE delivery_at END AS delivery_at,
                CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN 'dnd_discarded'
