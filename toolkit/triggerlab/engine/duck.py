@@ -261,9 +261,10 @@ class DuckEngine:
                        c.system,
                        CASE WHEN c.campaign_id IS NOT NULL AND r.pidx IS NOT NULL
                             THEN {bucket.format(salt="r.campaign_id")} END AS bucket,
-                       -- an md5 per row: only for campaigns that apply the system control group
-                       CASE WHEN r.pidx IS NOT NULL AND c.system THEN {bucket.format(salt="'system'")} END
-                           AS sys_bucket,
+                       -- an md5 per row: only for rows that can reach rule 6 (in their segment) of campaigns
+                       -- that apply the system control group
+                       CASE WHEN r.pidx IS NOT NULL AND c.system AND g.rid IS NULL
+                            THEN {bucket.format(salt="'system'")} END AS sys_bucket,
                        g.rid IS NULL AS in_segment
                 FROM rows r LEFT JOIN camps c ON r.invalid IS NULL AND c.campaign_id = r.campaign_id
                 LEFT JOIN seg g ON g.rid = r.rid)

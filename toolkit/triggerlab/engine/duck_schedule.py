@@ -67,14 +67,18 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
             FROM {rows} r JOIN camps c USING (campaign_id)
             LEFT JOIN tz_ranges o
                 ON o.zone = r.zone AND r.received_at >= o.since AND r.received_at < o.until),
-        first_reach AS (
-            SELECT *, instant_at(dnd_reach(wall_at(received_at, off_r), dnd_end), off_r) AS reach
+        inside AS (
+            SELECT *, has_dnd AND dnd_inside(wall_at(received_at, off_r)::TIME, dnd_start, dnd_end) AS held
             FROM base),
+        first_reach AS (
+            -- only for rows inside the window (written once, so it is not computed for every row)
+            SELECT *,
+                   CASE WHEN held THEN instant_at(dnd_reach(wall_at(received_at, off_r), dnd_end), off_r) END
+                       AS reach
+            FROM inside),
         timed AS (
             SELECT *,
-                   CASE WHEN NOT has_dnd OR NOT dnd_inside(wall_at(received_at, off_r)::TIME, dnd_start,
-                       dnd_end)
-                            THEN received_at
+                   CASE WHEN NOT held THEN received_at
                         WHEN change IS NULL OR change > reach THEN reach
                         WHEN NOT dnd_inside(wall_at(change, off_c)::TIME, dnd_start, dnd_end) THEN change
                         ELSE instant_at(dnd_reach(wall_at(change, off_c), dnd_end), off_c) END AS delivery_at
