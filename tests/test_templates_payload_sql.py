@@ -179,6 +179,10 @@ def check(body: str, payloads: list[Any], coerce: bool, indent: int | None) -> l
         query = payload_check_query(campaign(body), "t", settings=mode, exact_only=exact)
         rows[exact] = con.execute(f"SELECT id, problems FROM ({query}) ORDER BY id").fetchall()
     assert rows[False] == rows[True]
+    for exact in (False, True):
+        query = payload_check_query(campaign(body), "t", settings=mode, exact_only=exact, broken_only=True)
+        broken = con.execute(f"SELECT id, problems FROM ({query}) ORDER BY id").fetchall()
+        assert broken == [(i, problems) for i, problems in rows[True] if problems]
     exact_stage = [True] * len(payloads)
     unproved = without_proof(payload_check_query(campaign(body), "t", settings=mode))
     if unproved is not None:
@@ -239,7 +243,21 @@ def test_text_duckdb_cannot_read_as_json_fails_the_query_in_both_stages() -> Non
     for broken in ('{"items": [', "{'items': []}", '{"items": []} x', ""):
         con.execute("DELETE FROM t")
         con.executemany("INSERT INTO t VALUES (?, ?)", [(0, good), (1, broken)])
-        for exact in (False, True):
-            query = payload_check_query(campaign(TEMPLATES[0]), "t", exact_only=exact)
+        for exact, broken_only in ((False, False), (True, False), (False, True), (True, True)):
+            query = payload_check_query(
+                campaign(TEMPLATES[0]), "t", exact_only=exact, broken_only=broken_only
+            )
             with pytest.raises(duckdb.InvalidInputException, match="Malformed JSON"):
                 con.execute(f"SELECT id, problems FROM ({query})").fetchall()
+
+
+def test_sql_null_payloads_are_no_objects_in_every_form() -> None:
+    """A NULL payload has no proof (the proof is NULL there): ``broken_only`` keeps it as the others do."""
+    con = connect(threads=1)
+    con.execute("CREATE TABLE t (id INTEGER, payload VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", [(0, None), (1, '{"items": [], "order": {"id": "7"}}')])
+    for exact, broken_only in ((False, False), (True, False), (False, True), (True, True)):
+        query = payload_check_query(campaign(TEMPLATES[0]), "t", exact_only=exact, broken_only=broken_only)
+        rows = con.execute(f"SELECT id, problems FROM ({query}) ORDER BY id").fetchall()
+        found = [(0, ["ExternalTrigger: must be an object"])]
+        assert rows == (found if broken_only else [*found, (1, [])])

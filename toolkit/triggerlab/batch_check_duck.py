@@ -3,11 +3,12 @@
 The batch is read by the simulator's trigger loader (:func:`triggerlab.engine.duck_triggers.load_targets`:
 the same rules as :mod:`triggerlab.triggers`, one row per target). An invalid request gives its reason; a
 valid one addressed to the campaign has its payload checked by
-:func:`triggerlab.templates.payload_sql.payload_check_query`, which proves the clean payloads clean inside
-DuckDB; each request (``line, el``) is reported once, whatever its recipients. Only the payloads it finds
-broken come back to Python, where ``validate_payload`` words their findings exactly as the reference engine
-does (indices, ``(got ...)`` details), so both engines give the same findings in the same order while a clean
-payload never becomes a Python object.
+:func:`triggerlab.templates.payload_sql.payload_check_query` with ``broken_only``, which proves the clean
+payloads clean inside DuckDB and keeps only the rows with findings; each request (``line, el``) is reported
+once, whatever its recipients. Only the payloads it finds broken come back to Python, where
+``validate_payload`` words their findings exactly as the reference engine does (indices, ``(got ...)``
+details), so both engines give the same findings in the same order while a clean payload never becomes a
+Python object.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ _FOUND = """
 SELECT DISTINCT line, el, invalid, payload FROM (
     SELECT line, el, invalid, NULL::VARCHAR AS payload FROM targets WHERE invalid IS NOT NULL
     UNION ALL
-    SELECT line, el, NULL, payload FROM ({checked}) WHERE len(problems) > 0)
+    SELECT line, el, NULL, payload FROM ({checked}))
 ORDER BY line, el
 """
 
@@ -59,7 +60,9 @@ def check_batch_duck(
         load_targets(con, triggers, settings, at)
         addressed = "true" if campaign.id is None else "campaign_id = $id"
         params = {} if campaign.id is None else {"id": campaign.id}
-        checked = payload_check_query(campaign, _PAYLOADS.format(addressed=addressed), settings=settings)
+        checked = payload_check_query(
+            campaign, _PAYLOADS.format(addressed=addressed), settings=settings, broken_only=True
+        )
         rows = con.execute(_FOUND.format(checked=checked), params).fetchall()
     finally:
         con.close()
