@@ -146,6 +146,12 @@ class DuckEngine:
             for k in kinds
         )
         self.sql(f"CREATE OR REPLACE TEMP TABLE tl_keys AS {keys}")
+        # with one kind of key, the join is on the value alone (a string key less to hash and compare)
+        same = (
+            f"t.kind = {quote(kinds[0])} AND {{k}}.value = t.value"
+            if len(kinds) == 1
+            else "{k}.kind = t.kind AND {k}.value = t.value"
+        )
         # a line can have several recipients only if it has a row besides its first possible one (several
         # pairs, or a request of a ``d`` list) or its key belongs to several profiles: a small superset of the
         # lines with several recipients, found without grouping the whole batch (a line in it with one
@@ -156,15 +162,15 @@ class DuckEngine:
             UNION
             SELECT DISTINCT t.line FROM targets t
             SEMI JOIN (SELECT kind, value FROM tl_keys GROUP BY ALL HAVING count(*) > 1) d
-                ON t.invalid IS NULL AND d.kind = t.kind AND d.value = t.value"""
+                ON t.invalid IS NULL AND {same.format(k="d")}"""
         )
         # the payloads are carried only when rule 9 will read some (the widest column of every row)
         payload = "payload" if renders_any(self.inputs) else "NULL::VARCHAR AS payload"
         columns = f"line, request_id, received_at, campaign_id, kind, value, {payload}, invalid"
-        matched = """SELECT t.*, k.pidx, coalesce(k.p_identity, t.value) AS identity,
+        matched = f"""SELECT t.*, k.pidx, coalesce(k.p_identity, t.value) AS identity,
                    coalesce(k.p_zone, $ws) AS zone
-            FROM {targets} t
-            LEFT JOIN tl_keys k ON t.invalid IS NULL AND k.kind = t.kind AND k.value = t.value"""
+            FROM {{targets}} t
+            LEFT JOIN tl_keys k ON t.invalid IS NULL AND {same.format(k="k")}"""
         single = matched.format(targets=f"(SELECT {columns} FROM targets ANTI JOIN tl_multi USING (line))")
         several = matched.format(targets="(FROM targets SEMI JOIN tl_multi USING (line))")
         self.sql(
