@@ -81,7 +81,9 @@ class Proof:
                 return []
             self.depth += 1
             var = f"__v{self.depth}"
-            each = [f"{var} IS NOT NULL", *self.keeps(items, var)]
+            each = self.keeps(items, var)
+            if items.kind != "object":  # an object's own conditions fail on NULL: some field must be there
+                each = [f"{var} IS NOT NULL", *each]
             self.depth -= 1
             return _every(value, var, each)
         if node.kind != "object":
