@@ -25,6 +25,9 @@ _DEC = "DECIMAL(38, 10)"
 #: a join may pair each row with this many events of its user on average; past that, the sorted pass
 PAIRS_PER_ROW = 16
 
+#: the value columns an event filter can sum (for ``sum`` and ``avg``) and the totals they give
+_VALUES = (("v_sum", "total"), ("v_avg", "average_total"))
+
 
 def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
@@ -157,21 +160,26 @@ def event_filter_table(
     where = [f"event = {quote(rule.event)}", "ts IS NOT NULL"]
     for condition in rule.where:
         where.append(property_sql(condition, *column(condition.property)))
-    values = []
-    for aggregate in (rule.sum, rule.avg):
-        expr, dtype = column(aggregate.property) if aggregate is not None else (None, None)
-        values.append(f"coalesce({number_sql(expr, dtype)}, 0)" if expr is not None else f"CAST(0 AS {_DEC})")
+    # the values summed: only for an aggregate the filter has (a filter that only counts sums nothing)
+    values = {}
+    for label, aggregate in (("v_sum", rule.sum), ("v_avg", rule.avg)):
+        if aggregate is not None:
+            expr, dtype = column(aggregate.property)
+            values[label] = (
+                f"coalesce({number_sql(expr, dtype)}, 0)" if expr is not None else f"CAST(0 AS {_DEC})"
+            )
+    summed = "".join(f", {value} AS {label}" for label, value in values.items())
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_rows AS SELECT rid, identity, received_at FROM {rows}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name}_ev AS
-        SELECT identity, ts, {values[0]} AS v_sum, {values[1]} AS v_avg FROM events
+        SELECT identity, ts{summed} FROM events
         WHERE {" AND ".join(where)} AND identity IN (SELECT identity FROM {name}_rows)"""
     )
     back = None if rule.within is None else _interval(rule.within)
     if _pairs(con, name) <= PAIRS_PER_ROW * row_count(con, f"{name}_rows"):
-        _joined_totals(con, name, back)
+        _joined_totals(con, name, back, list(values))
     else:
-        _sorted_totals(con, name, back)
+        _sorted_totals(con, name, back, list(values))
     checks = _count_checks(rule, "n")
     if rule.sum is not None:
         checks += _bounds(rule.sum, "total", "n", average=False)
@@ -201,40 +209,48 @@ def _pairs(con: duckdb.DuckDBPyConnection, name: str) -> int:
     return int(row[0])
 
 
-def _joined_totals(con: duckdb.DuckDBPyConnection, name: str, back: str | None) -> None:
+def _joined_totals(con: duckdb.DuckDBPyConnection, name: str, back: str | None, summed: list[str]) -> None:
     """``{name}_n(rid, n, total, average_total)`` by pairing each row with its user's events (``back``: the
-    look-back window as an SQL interval, or None)."""
+    look-back window as an SQL interval, or None; ``summed``: the value columns of ``{name}_ev``)."""
     window = "" if back is None else f"AND e.ts >= r.received_at - {back}"
+    totals = ", ".join(
+        f"coalesce(sum(e.{v}), 0) AS {alias}" if v in summed else f"NULL::{_DEC} AS {alias}"
+        for v, alias in _VALUES
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name}_n AS
-        SELECT r.rid, count(e.ts) AS n, coalesce(sum(e.v_sum), 0) AS total,
-               coalesce(sum(e.v_avg), 0) AS average_total
+        SELECT r.rid, count(e.ts) AS n, {totals}
         FROM {name}_rows r LEFT JOIN {name}_ev e
             ON e.identity = r.identity AND e.ts < r.received_at {window}
         GROUP BY r.rid"""
     )
 
 
-def _sorted_totals(con: duckdb.DuckDBPyConnection, name: str, back: str | None) -> None:
+def _sorted_totals(con: duckdb.DuckDBPyConnection, name: str, back: str | None, summed: list[str]) -> None:
     """``{name}_n(rid, n, total, average_total)`` in one sorted pass per user, whatever the user's counts.
 
     The user's events and two marks per row (the trigger time and, with a window, its start) in time order,
     marks before events at the same instant: a running total at a mark counts the events strictly before
     it, so the window holds the total at the trigger minus the one at its start.
     """
-    zero = f"CAST(0 AS {_DEC})"
-    marks = [f"SELECT identity, received_at, 0, rid, 1, 0, {zero}, {zero} FROM {name}_rows"]
+    zeros = "".join(f", CAST(0 AS {_DEC})" for _ in summed)
+    marks = [f"SELECT identity, received_at, 0, rid, 1, 0{zeros} FROM {name}_rows"]
     if back is not None:
-        marks.append(f"SELECT identity, received_at - {back}, 0, rid, -1, 0, {zero}, {zero} FROM {name}_rows")
+        marks.append(f"SELECT identity, received_at - {back}, 0, rid, -1, 0{zeros} FROM {name}_rows")
+    values = "".join(f", {v}" for v in summed)
+    running = "".join(f", sum({v}) OVER w AS c_{v}" for v in summed)
+    totals = ", ".join(
+        f"sum(side * c_{v}) AS {alias}" if v in summed else f"NULL::{_DEC} AS {alias}" for v, alias in _VALUES
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name}_n AS
         WITH stream AS (
-            SELECT identity, ts, 1 AS k, NULL::BIGINT AS rid, 0 AS side, 1 AS n, v_sum, v_avg FROM {name}_ev
+            SELECT identity, ts, 1 AS k, NULL::BIGINT AS rid, 0 AS side, 1 AS n{values} FROM {name}_ev
             UNION ALL {" UNION ALL ".join(marks)}),
         running AS (
-            SELECT rid, side, sum(n) OVER w AS c_n, sum(v_sum) OVER w AS c_sum, sum(v_avg) OVER w AS c_avg
+            SELECT rid, side, sum(n) OVER w AS c_n{running}
             FROM stream
             WINDOW w AS (PARTITION BY identity ORDER BY ts NULLS FIRST, k ROWS UNBOUNDED PRECEDING))
-        SELECT rid, sum(side * c_n) AS n, sum(side * c_sum) AS total, sum(side * c_avg) AS average_total
+        SELECT rid, sum(side * c_n) AS n, {totals}
         FROM running WHERE rid IS NOT NULL GROUP BY rid"""
     )
