@@ -100,7 +100,8 @@ class _Builder:
     a first query writing the suspects to a table, then this stage over that table and the clean rows read
     again through an anti join, took 1.75 s of CPU per million order payloads (2% suspects, one thread)
     against 1.45 s for one query; a materialised CTE split by ``UNION ALL`` took 1.5 s, the filtered vectors
-    keeping their selection. Reading the payloads a second time is what the split pays."""
+    keeping their selection. Reading the payloads a second time is what the split pays; ``broken_only``
+    gathers them in one read (:func:`_broken_only`), as it need not list the clean rows."""
 
     column: str
     coerce: bool
@@ -196,7 +197,9 @@ def payload_check_query(
     ``path: rule`` texts the JSON text in ``column`` breaks (empty when the payload keeps the contract).
 
     ``exact_only`` skips the fast stage (same findings, slower: for comparisons). ``broken_only`` selects
-    only the rows with findings (what ``WHERE len(problems) > 0`` keeps, faster: see :func:`_broken_only`)."""
+    only the rows with findings: what ``WHERE len(problems) > 0`` on the result keeps, but faster (see
+    :func:`_broken_only`), and such a filter written by the caller is pushed down by DuckDB's optimizer,
+    which then evaluates the checks again inside the scan (see :func:`_filtered`)."""
     coerce = (settings or Settings()).payload_values == "coerce"
     tree = payload_tree(campaign)
     if exact_only or not looped(tree) or not transformable(tree):
@@ -235,7 +238,9 @@ def _broken_only(typed: str, source: str, proof: str, findings: str) -> str:
     same suspects sit together in a sorted copy of the file. Here the proof is a column and a filter on it
     drops the proven rows; DuckDB's filter gathers its small output vectors into full ones, but only for
     columns without lists, so the typed value (lists of structs) stays below the filter and the suspects
-    (2%) are typed a second time above it."""
+    (2%) are typed a second time above it. Measured on the benchmark's million orders (one thread, twelve
+    interleaved pairs): the median CPU time 5% below the all-rows query's (1.05 s against 1.11 s), with
+    the same findings."""
     suspects = _filtered("* EXCLUDE (__s)", f"({proof}) IS NOT TRUE", f"{typed} {source}")
     return _with_findings(f"SELECT * EXCLUDE (__s), {findings} AS problems\nFROM ({typed} ({suspects}))")
 
