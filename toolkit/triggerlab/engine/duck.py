@@ -35,6 +35,7 @@ from triggerlab.engine.duck_triggers import load_targets
 from triggerlab.engine.duck_triggers_fast import FIRST_TPOS
 from triggerlab.engine.inputs import SAMPLE_SIZE, EngineInputs, EngineOutput, zone_warnings
 from triggerlab.frames import MESSAGES_SCHEMA, OUTCOMES_SCHEMA
+from triggerlab.statuses import STATUSES
 from triggerlab.triggers import TO_KINDS
 
 __all__ = ["run_duck"]
@@ -70,6 +71,7 @@ class DuckEngine:
         self._arrow: dict[str, object] = {}
         self._filters: list[str] = []
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"CREATE TYPE tl_status AS ENUM ({', '.join(quote(s) for s in STATUSES)})")
         profiles = inputs.profiles.with_row_index("__pidx").with_columns(pl.col("__pidx").cast(pl.Int64))
         self.profile_schema = inputs.profiles.schema
         self._view("prof", profiles)
@@ -276,31 +278,27 @@ class DuckEngine:
                 LEFT JOIN seg g ON g.rid = r.rid)
             SELECT rid, line, recipient, request_id, received_at, campaign_id, identity, zone, pidx,
                 bucket,
-                   CASE WHEN invalid IS NOT NULL THEN 'invalid_request'
+                   -- a status is one byte per row (most rows' reason is one of a few texts, filled in at
+                   -- the end: see _FINAL_REASON)
+                   CAST(CASE WHEN invalid IS NOT NULL THEN 'invalid_request'
                         WHEN NOT known THEN 'unknown_campaign'
                         WHEN sched_start IS NOT NULL AND received_at < sched_start THEN 'campaign_inactive'
                         WHEN sched_end IS NOT NULL AND received_at >= sched_end THEN 'campaign_inactive'
                         WHEN pidx IS NULL THEN 'unknown_user'
                         WHEN NOT in_segment THEN 'not_in_segment'
                         WHEN system AND sys_bucket < $system THEN 'system_control'
-                        WHEN bucket < control_group THEN 'control' END AS status,
+                        WHEN bucket < control_group THEN 'control' END AS tl_status) AS status,
                    CASE WHEN invalid IS NOT NULL THEN invalid
                         WHEN NOT known
                             THEN 'campaign ' || campaign_id || ' is not among the simulated campaigns'
                         WHEN sched_start IS NOT NULL AND received_at < sched_start THEN $early
                         WHEN sched_end IS NOT NULL AND received_at >= sched_end THEN $late
-                        WHEN pidx IS NULL THEN 'no profile has ' || kind || ' ' || value
-                        WHEN NOT in_segment THEN $segment
-                        WHEN system AND sys_bucket < $system THEN $system_reason
-                        WHEN bucket < control_group THEN $control END AS reason
+                        WHEN pidx IS NULL THEN 'no profile has ' || kind || ' ' || value END AS reason
             FROM b""",
             {
                 "system": self.inputs.settings.system_control_group,
                 "early": common.INACTIVE_EARLY,
                 "late": common.INACTIVE_LATE,
-                "segment": common.NOT_IN_SEGMENT,
-                "system_reason": common.SYSTEM_CONTROL,
-                "control": common.CONTROL,
             },
         )
 
@@ -495,10 +493,20 @@ class DuckEngine:
         )
 
 
+#: the reasons of rules 5-7, the same for every row: ``s1`` leaves them out (a text per row: a third of s1)
+_SHARED_REASONS = {
+    "not_in_segment": common.NOT_IN_SEGMENT,
+    "system_control": common.SYSTEM_CONTROL,
+    "control": common.CONTROL,
+}
 #: a row's status and reason from ``f`` (rules 1-9, ``s3``) and ``t`` (rules 10-13, ``sched``): a row with no
 #: status after rule 9 is in ``sched``, and one with none there either is sent
-_FINAL_STATUS = "coalesce(f.status, t.status, 'sent')"
-_FINAL_REASON = "CASE WHEN f.status IS NOT NULL THEN f.reason ELSE t.reason END"
+_FINAL_STATUS = "coalesce(f.status::VARCHAR, t.status, 'sent')"
+_FINAL_REASON = (
+    "CASE WHEN f.status IS NOT NULL THEN coalesce(f.reason, CASE f.status::VARCHAR "
+    + " ".join(f"WHEN {quote(status)} THEN {quote(text)}" for status, text in _SHARED_REASONS.items())
+    + " END) ELSE t.reason END"
+)
 
 
 def _list(values: list[str]) -> str:
