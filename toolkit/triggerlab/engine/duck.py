@@ -276,7 +276,8 @@ class DuckEngine:
                        g.rid IS NULL AS in_segment
                 FROM rows r LEFT JOIN camps c ON r.invalid IS NULL AND c.campaign_id = r.campaign_id
                 LEFT JOIN seg g ON g.rid = r.rid)
-            SELECT rid, line, recipient, request_id, received_at, campaign_id, identity, zone, pidx,
+            -- no line or recipient: the rid holds both, and orders rows as they do
+            SELECT rid, request_id, received_at, campaign_id, identity, zone, pidx,
                 bucket,
                    -- a status is one byte per row (most rows' reason is one of a few texts, filled in at
                    -- the end: see _FINAL_REASON)
@@ -314,14 +315,12 @@ class DuckEngine:
             known_n AS (SELECT campaign_id, count(*) AS n FROM known GROUP BY campaign_id),
             -- each user's first row (a struct compares field by field): a hash aggregate, not a sort
             firsts AS (
-                SELECT campaign_id, identity, first.received_at, first.line, first.recipient FROM (
-                    SELECT campaign_id, identity,
-                           min({'received_at': received_at, 'line': line, 'recipient': recipient}) AS first
+                SELECT campaign_id, identity, first.received_at, first.rid FROM (
+                    SELECT campaign_id, identity, min({'received_at': received_at, 'rid': rid}) AS first
                     FROM s1 WHERE status IS NULL AND campaign_id IN (SELECT campaign_id FROM capped)
                     GROUP BY campaign_id, identity)),
             fresh AS (
-                SELECT f.*, row_number() OVER (PARTITION BY f.campaign_id ORDER BY received_at, line,
-                    recipient) AS k
+                SELECT f.*, row_number() OVER (PARTITION BY f.campaign_id ORDER BY received_at, rid) AS k
                 FROM firsts f ANTI JOIN known USING (campaign_id, identity))
             SELECT f.campaign_id, f.identity FROM fresh f JOIN camps c USING (campaign_id)
             LEFT JOIN known_n n USING (campaign_id)
@@ -386,7 +385,7 @@ class DuckEngine:
             build_offsets(self.con, [], datetime(2000, 1, 1).date(), datetime(2000, 1, 1).date())
         self.sql(
             """CREATE OR REPLACE TEMP VIEW at10 AS
-            SELECT rid, received_at, zone, campaign_id, identity, line, recipient FROM s3
+            SELECT rid, received_at, zone, campaign_id, identity FROM s3
             WHERE status IS NULL"""
         )
         schedule_table(self.con, "at10")
@@ -399,8 +398,7 @@ class DuckEngine:
         self.sql(
             """CREATE OR REPLACE TEMP TABLE c12 AS
             SELECT s.rid, s.identity, s.zone, s.campaign_id, c.channel, s.delivery_at AS moment,
-                s.received_at, s.line,
-                   s.recipient, wall_at(s.delivery_at, o.off) AS wall
+                s.received_at, wall_at(s.delivery_at, o.off) AS wall
             FROM sched s JOIN camps c USING (campaign_id)
             JOIN tz_ranges o ON o.zone = s.zone AND s.delivery_at >= o.since AND s.delivery_at < o.until
                 AND o.off IS NOT NULL
@@ -426,7 +424,7 @@ class DuckEngine:
         waiting = self.frame(
             """SELECT rid, identity, campaign_id, moment AS delivery_at, wall FROM c12 SEMI
                 JOIN unsure USING (identity)
-            ORDER BY moment, received_at, line, recipient"""
+            ORDER BY moment, received_at, rid"""
         )
         history = self.frame(
             """SELECT identity, moment AS sent_at, wall, channel, campaign_id FROM h12 SEMI
@@ -465,7 +463,7 @@ class DuckEngine:
         self.release("events")
         local = delivery_local_sql("t.delivery_at", "o.off", "o.suffix")
         frame = self.frame(
-            f"""SELECT f.rid, f.request_id, f.line::BIGINT AS line, f.recipient::BIGINT AS recipient,
+            f"""SELECT f.rid, f.request_id, f.rid >> 32 AS line, f.rid & {_RECIPIENT} AS recipient,
                    f.campaign_id, f.identity, f.received_at, {_FINAL_STATUS} AS status,
                    {_FINAL_REASON} AS reason, f.bucket, t.delivery_at,
                    CASE WHEN t.delivery_at IS NOT NULL THEN {local} END
@@ -483,7 +481,7 @@ class DuckEngine:
         if self.inputs.render == "static":
             return None
         return self.frame(
-            f"""SELECT f.request_id, f.recipient::BIGINT AS recipient, f.campaign_id, f.identity,
+            f"""SELECT f.request_id, f.rid & {_RECIPIENT} AS recipient, f.campaign_id, f.identity,
                    {_FINAL_STATUS} AS status, t.delivery_at, f.fields
             FROM (SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY rid) AS nth FROM s3
                   WHERE fields IS NOT NULL) f
@@ -492,6 +490,9 @@ class DuckEngine:
             {"all": self.inputs.render == "all", "size": SAMPLE_SIZE},
         )
 
+
+#: a row's ``rid`` is its line shifted 32 bits left plus its recipient number
+_RECIPIENT = 0xFFFFFFFF
 
 #: the reasons of rules 5-7, the same for every row: ``s1`` leaves them out (a text per row: a third of s1)
 _SHARED_REASONS = {
