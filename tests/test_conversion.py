@@ -16,6 +16,7 @@ from triggerlab.campaign import Campaign
 from triggerlab.conversion import campaign_uplift
 from triggerlab.durations import parse_duration
 from triggerlab.frames import GOAL_EVENTS_SCHEMA, OUTCOMES_SCHEMA
+from triggerlab.simulation import _goal_events
 
 # Jan 29: a one-month window from Jan 29-31 ends on Feb 28 (clamped), the edge the months rule is about.
 BASE = datetime(2026, 1, 29, tzinfo=UTC)
@@ -139,3 +140,67 @@ def test_revenue_numbers_are_ascii_decimals_after_trimming_unicode_white_space()
     assert found.arpu_test == 12 - 4.5 + 7
     # "12." ".5" "+3" "1e3" Arabic-Indic digits, "1,000" and "" are not numbers; None is unset (not counted)
     assert found.revenue_non_numeric == 7
+
+
+def _events_frame(events: list[tuple[str, str, int, str | None]]) -> pl.DataFrame:
+    """An events table of ``(event, identity, hours after BASE, Amount)``."""
+    return pl.DataFrame(
+        [(u, e, BASE + timedelta(hours=h), a) for e, u, h, a in events],
+        schema={
+            "identity": pl.String,
+            "event": pl.String,
+            "ts": pl.Datetime("us", "UTC"),
+            "Amount": pl.String,
+        },
+        orient="row",
+    )
+
+
+def test_goal_events_are_those_of_reached_users_within_the_span_of_their_windows() -> None:
+    rows = [
+        ("1", "u0", "sent", 0),
+        ("1", "u0", "sent", 48),
+        ("1", "u1", "control", 10),
+        ("1", "u2", "expired", 5),
+    ]
+    events = _events_frame(
+        [
+            ("Charged", "u0", 0, "1"),  # at the first trigger: no window holds it
+            ("Charged", "u0", 1, "2"),
+            ("Charged", "u0", 73, "3"),  # past the last window's end (48 h + 1 d)
+            ("Charged", "u0", 72, "4"),  # at that end: in
+            ("Charged", "u1", 11, "5"),
+            ("Charged", "u2", 6, "6"),  # u2 was neither sent to nor held back
+            ("Other", "u0", 2, "7"),
+        ]
+    )
+    found = _goal_events(outcomes(rows), events, {"1": campaign("1", "1d")})
+    assert found.rows() == [
+        ("1", "u0", BASE + timedelta(hours=1), "2"),
+        ("1", "u0", BASE + timedelta(hours=72), "4"),
+        ("1", "u1", BASE + timedelta(hours=11), "5"),
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=rows_strategy, events=events_strategy, within=st.sampled_from(["1h", "1d", "2d", "1mo"]))
+def test_the_span_cut_of_goal_events_changes_no_uplift(
+    rows: list[tuple[str, str, str, int]], events: list[tuple[str, str, int, str | None]], within: str
+) -> None:
+    frame = outcomes(rows)
+    campaigns = {"1": campaign("1", within), "2": campaign("2", "1d")}
+    table = _events_frame([("Charged", u, h, r) for _, u, h, r in events])
+    # every goal event of every reached user, for each campaign: what the cut leaves out cannot convert
+    reached = frame.filter(pl.col("status").is_in(["sent", "control"]))
+    every = pl.concat(
+        [
+            table.filter(
+                pl.col("identity").is_in(reached.filter(pl.col("campaign_id") == cid)["identity"].implode())
+            ).select(pl.lit(cid).alias("campaign_id"), "identity", "ts", pl.col("Amount").alias("revenue"))
+            for cid in campaigns
+        ]
+    )
+    listed = list(campaigns.values())
+    assert campaign_uplift(frame, _goal_events(frame, table, campaigns), listed) == campaign_uplift(
+        frame, every, listed
+    )

@@ -19,7 +19,7 @@ import polars as pl
 from triggerlab.campaign import Campaign, Goal
 from triggerlab.stats import NUMBER_PATTERN, Group, Uplift, compare
 
-__all__ = ["campaign_uplift", "non_numeric_warnings"]
+__all__ = ["campaign_uplift", "goal_offset", "non_numeric_warnings"]
 
 _GROUP_OF_STATUS = {"sent": "test", "control": "control"}
 
@@ -28,7 +28,7 @@ def _goals(campaigns: Sequence[Campaign]) -> dict[str, Goal]:
     return {c.id: c.goal for c in campaigns if c.id is not None and c.goal is not None}
 
 
-def _window(goal: Goal) -> str:
+def goal_offset(goal: Goal) -> str:
     """The goal window as a polars offset; ``mo`` is calendar months on the UTC instant, as ours."""
     window = goal.window
     return f"{window.amount}mo" if window.is_months else f"{window.seconds}s"
@@ -37,7 +37,7 @@ def _window(goal: Goal) -> str:
 def _group_rows(outcomes: pl.DataFrame, goals: dict[str, Goal]) -> pl.DataFrame:
     """``sent`` and ``control`` rows of campaigns with a goal, with their group and window end."""
     windows = pl.DataFrame(
-        {"campaign_id": list(goals), "within": [_window(goal) for goal in goals.values()]},
+        {"campaign_id": list(goals), "within": [goal_offset(goal) for goal in goals.values()]},
         schema={"campaign_id": pl.Utf8, "within": pl.Utf8},
     )
     return (

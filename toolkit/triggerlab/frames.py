@@ -42,7 +42,8 @@ OUTCOMES_SCHEMA = pl.Schema(
     ]
 )
 
-#: every goal event of users in a campaign's sent or control rows; ``revenue`` is the raw value as text
+#: the goal events that can convert users in a campaign's sent or control rows (after the campaign's first
+#: such trigger, up to its last one's window end); ``revenue`` is the raw value as text
 GOAL_EVENTS_SCHEMA = pl.Schema(
     [("campaign_id", pl.String()), ("identity", pl.String()), ("ts", _UTC), ("revenue", pl.String())]
 )
