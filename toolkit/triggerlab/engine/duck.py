@@ -423,10 +423,12 @@ class DuckEngine:
             """CREATE OR REPLACE TEMP TABLE unsure AS
             SELECT DISTINCT c.identity FROM c12 c JOIN certain USING (rid) WHERE NOT certain.ok"""
         )
+        # every row of those users, in order: the certain ones are sent (whatever came before them) but are
+        # deliveries the others must count
         waiting = self.frame(
-            """SELECT rid, identity, campaign_id, moment AS delivery_at, wall FROM c12 SEMI
-                JOIN unsure USING (identity)
-            ORDER BY moment, received_at, rid"""
+            """SELECT c.rid, c.identity, c.campaign_id, c.moment AS delivery_at, c.wall, k.ok AS sure
+            FROM c12 c SEMI JOIN unsure USING (identity) JOIN certain k USING (rid)
+            ORDER BY c.moment, c.received_at, c.rid"""
         )
         history = self.frame(
             """SELECT identity, moment AS sent_at, wall, channel, campaign_id FROM h12 SEMI
