@@ -28,7 +28,7 @@ from triggerlab.engine.clock import valid_zone
 from triggerlab.engine.duck_camps import campaign_rows
 from triggerlab.engine.duck_certain import certainty_table
 from triggerlab.engine.duck_deliver import deliver
-from triggerlab.engine.duck_events import event_spans, relevant_events
+from triggerlab.engine.duck_events import NEARLY_ALL, event_spans, relevant_events
 from triggerlab.engine.duck_filters import event_filter_table, property_sql, quote, quote_name
 from triggerlab.engine.duck_goal import conversion_table
 from triggerlab.engine.duck_render import render_rows, renders_any
@@ -200,9 +200,16 @@ class DuckEngine:
                 WHERE pidx IS NOT NULL GROUP BY campaign_id"""
             ).fetchall()
         }
-        identities = self.frame("SELECT DISTINCT identity FROM rows WHERE pidx IS NOT NULL")["identity"]
-        spans = event_spans(self.inputs.campaigns, received)
         population = self.inputs.profiles.height
+        # the users are listed only when the batch may name few enough of them for the list to cut anything
+        # (an estimate of their number decides: it only chooses how the events are cut, never what is kept)
+        ((estimate,),) = self.sql("SELECT approx_count_distinct(pidx) FROM rows").fetchall()
+        identities = (
+            None
+            if estimate >= NEARLY_ALL * population
+            else self.frame("SELECT DISTINCT identity FROM rows WHERE pidx IS NOT NULL")["identity"]
+        )
+        spans = event_spans(self.inputs.campaigns, received)
         cut = relevant_events(self.inputs.events, identities, population, spans, self.inputs.campaigns)
         self._view("events", cut)
 

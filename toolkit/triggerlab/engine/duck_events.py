@@ -15,13 +15,13 @@ from triggerlab.audience import EventFilter
 from triggerlab.campaign import Campaign
 from triggerlab.durations import parse_duration
 
-__all__ = ["event_spans", "relevant_events"]
+__all__ = ["NEARLY_ALL", "event_spans", "relevant_events"]
 
 #: a batch naming fewer than one user in this many is cut by identity first
 _SELECTIVE = 4
 #: a batch naming at least this share of the users is not cut by identity at all (at 10M recipients of 1M
 #: users, the set lookup cost 1.5 CPU-s to drop no row)
-_NEARLY_ALL = 0.9
+NEARLY_ALL = 0.9
 
 #: (earliest, latest) event time that can matter for a name; None on a side: unbounded
 Span = tuple[datetime | None, datetime | None]
@@ -81,13 +81,13 @@ def _columns(campaigns: dict[str, Campaign], schema: pl.Schema) -> list[str]:
 
 def relevant_events(
     events: pl.DataFrame,
-    identities: pl.Series,
+    identities: pl.Series | None,
     population: int,
     spans: dict[str, Span],
     campaigns: dict[str, Campaign],
 ) -> pl.DataFrame:
-    """The rows of ``events`` of ``identities`` (out of ``population`` users) whose name and time fall in
-    ``spans``."""
+    """The rows of ``events`` of ``identities`` (out of ``population`` users; None: any user) whose name and
+    time fall in ``spans``."""
     columns = _columns(campaigns, events.schema)
     if not spans:
         return events.select(columns).clear()
@@ -100,7 +100,7 @@ def relevant_events(
             test &= pl.col("ts") <= high
         keep |= test
     named = events.select(columns)
-    if identities.len() >= _NEARLY_ALL * population:
+    if identities is None or identities.len() >= NEARLY_ALL * population:
         # a batch naming (nearly) every user: the set lookup would cost more than the few rows it drops
         return named.filter(keep)
     mine = pl.col("identity").is_in(identities.implode())
