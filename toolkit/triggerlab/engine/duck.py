@@ -3,8 +3,11 @@
 Stages, each a temp table: ``targets`` (requests, :mod:`.duck_triggers`) -> ``rows`` (profiles matched,
 recipient numbers) -> ``s1`` (rules 1-7, audience SQL from :mod:`.duck_filters`) -> ``allot`` (rule 8) ->
 rendered rows (rule 9, :mod:`.duck_render`) -> ``sched`` (rules 10-11, :mod:`.duck_schedule`) -> the
-per-user pass of rules 12-13 (:mod:`.duck_deliver`) -> outcomes. DuckDB is opened through
-:func:`triggerlab.duck.connect`; its session zone is UTC and every wall clock comes from Python's zone data.
+per-user pass of rules 12-13 (:mod:`.duck_deliver`) -> outcomes. Only the first stages copy every row: from
+rule 8 on, a stage holds the rows the one before left open (``s2``/``s3`` are views of ``s1`` when nothing is
+rendered; rules 12-13 write their few non-sent rows into ``sched``), and the outcomes join them once. DuckDB
+is opened through :func:`triggerlab.duck.connect`; its session zone is UTC and every wall clock comes from
+Python's zone data.
 """
 
 from __future__ import annotations
