@@ -153,11 +153,15 @@ def settings_strategy(draw: st.DrawFn) -> Settings:
 
 
 def _targets(
-    source: Path | pl.DataFrame, batch_settings: Settings, at: datetime | None, fast: bool
+    source: Path | pl.DataFrame,
+    batch_settings: Settings,
+    at: datetime | None,
+    fast: bool,
+    payloads: bool = True,
 ) -> tuple[int, pl.DataFrame]:
     con = connect()
     try:
-        requests = load_targets(con, source, batch_settings, at, fast=fast)
+        requests = load_targets(con, source, batch_settings, at, fast=fast, payloads=payloads)
         frame = con.sql("SELECT * FROM targets ORDER BY line, el, ipos, tpos").pl()
         leftovers = con.sql("SELECT table_name FROM duckdb_tables() WHERE table_name <> 'targets'").fetchall()
         views = con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
@@ -172,6 +176,10 @@ def _same(source: Path | pl.DataFrame, batch_settings: Settings, at: datetime | 
     requests_generic, generic = _targets(source, batch_settings, at, fast=False)
     assert requests_fast == requests_generic
     assert_frame_equal(fast, generic)
+    # without payloads (a simulation that renders nothing): the same rows, every payload checked, none kept
+    requests_bare, bare = _targets(source, batch_settings, at, fast=True, payloads=False)
+    assert requests_bare == requests_fast
+    assert_frame_equal(bare, fast.with_columns(pl.lit(None, fast.schema["payload"]).alias("payload")))
 
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]

@@ -562,7 +562,7 @@ def run_duck(
     """
     engine = DuckEngine(inputs, threads=threads, memory_limit=memory_limit, tracer=tracer)
     try:
-        requests = load_targets(engine.con, source, inputs.settings, at)
+        requests = load_targets(engine.con, source, inputs.settings, at, payloads=renders_any(inputs))
         engine.rows()
         engine.drop("targets")
         engine.relevant_events()

@@ -256,8 +256,9 @@ def _problems(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     )
 
 
-def _pairs(con: duckdb.DuckDBPyConnection, create: bool) -> None:
-    """``targets`` (created, or added to): readable campaign ids x readable ``to`` values per element."""
+def _pairs(con: duckdb.DuckDBPyConnection, create: bool, payloads: bool) -> None:
+    """``targets`` (created, or added to): readable campaign ids x readable ``to`` values per element (with
+    the payloads, or none)."""
     con.execute(
         """CREATE OR REPLACE TEMP VIEW tl_ids AS
         WITH found AS (
@@ -282,6 +283,7 @@ def _pairs(con: duckdb.DuckDBPyConnection, create: bool) -> None:
             WHERE tl_readable(x)"""
     )
     into = "CREATE OR REPLACE TEMP TABLE targets AS" if create else "INSERT INTO targets"
+    keep = "true" if payloads else "false"
     con.execute(
         f"""{into}
         WITH pairs AS (
@@ -290,7 +292,8 @@ def _pairs(con: duckdb.DuckDBPyConnection, create: bool) -> None:
         has AS (SELECT DISTINCT line, el FROM pairs),
         rows AS (
             SELECT c.line, c.request_id, c.received_at, p.campaign_id, p.kind, p.value,
-                   CASE WHEN c.invalid IS NULL THEN c.payload END AS payload, c.invalid, c.el, p.ipos, p.tpos
+                   CASE WHEN {keep} AND c.invalid IS NULL THEN c.payload END AS payload,
+                   c.invalid, c.el, p.ipos, p.tpos
             FROM tl_chk c JOIN pairs p USING (line, el)
             UNION ALL
             SELECT c.line, c.request_id, c.received_at, NULL, NULL, NULL, NULL, c.invalid, c.el, 0, 0
@@ -326,11 +329,14 @@ def load_targets(
     at: datetime | None,
     *,
     fast: bool = True,
+    payloads: bool = True,
 ) -> int:
     """Fill the temp table ``targets``; return the number of requests (non-blank lines).
 
     ``fast`` reads ordinary lines in one parse each (:mod:`.duck_triggers_fast`) and only the others with the
     generic reading below; ``fast=False`` reads every line the generic way (the tests compare the two).
+    ``payloads=False`` checks every payload (rule 1) but keeps none: the ``payload`` column is NULL (a
+    simulation that renders nothing; a payload can be most of a line's size).
     """
     con.execute("SET TimeZone = 'UTC'")
     con.execute(_MACROS)
@@ -339,7 +345,7 @@ def load_targets(
     relation = "tl_lines" if lines else "tl_rows"
     ordinary = 0
     if fast:
-        ordinary = fast_targets(con, "lines" if lines else "table", settings, at)
+        ordinary = fast_targets(con, "lines" if lines else "table", settings, at, payloads=payloads)
         relation = "tl_odd"
     if lines:
         _raw_lines(con, relation)
@@ -357,6 +363,6 @@ def load_targets(
     con.execute("DROP TABLE tl_req")
     _problems(con, settings)
     con.execute("DROP VIEW tl_el; DROP TABLE tl_line")
-    _pairs(con, create=not fast)
+    _pairs(con, create=not fast, payloads=payloads)
     con.execute("DROP VIEW tl_ids; DROP VIEW tl_tos; DROP TABLE tl_chk")
     return ordinary + int(row[0])

@@ -123,14 +123,16 @@ def _single_to(t: str) -> str:
              ELSE {{'kind': '', 'value': ''}} END"""
 
 
-def _classified(source: str, odd: tuple[str, ...], settings: Settings) -> str:
+def _classified(source: str, odd: tuple[str, ...], settings: Settings, payloads: bool) -> str:
     """One row per line of ``source``: ``tl_route`` NULL (a final row), 'multi' (with the texts its pairs
-    are read from) or 'odd' (with the source columns ``odd``)."""
+    are read from) or 'odd' (with the source columns ``odd``); ``payloads``: keep the payloads (else each
+    is checked, then dropped)."""
     strict = "true" if settings.payload_values == "strict" else "false"
     sizes = " + ".join(f"len(coalesce(vals.{kind}, []))" for kind in TO_KINDS)
     known = " + ".join(f"(vals.{kind} IS NOT NULL)::INTEGER" for kind in TO_KINDS)
     keep = ", ".join(f"CASE WHEN tl_route = 'odd' THEN {name} END AS {name}" for name in odd[1:])
     single = _single_to("t")
+    kept_payload = "true" if payloads else "false"
     return f"""WITH src AS ({source}),
         texts AS (
             SELECT *, parts[2]::VARCHAR AS t, parts[3]::VARCHAR AS cid, parts[4]::VARCHAR AS listed_text,
@@ -171,7 +173,7 @@ def _classified(source: str, odd: tuple[str, ...], settings: Settings) -> str:
                CASE WHEN tl_route IS NULL THEN campaign_id END AS campaign_id,
                CASE WHEN tl_route IS NULL THEN kind END AS kind,
                CASE WHEN tl_route IS NULL THEN value END AS value,
-               CASE WHEN tl_route IS DISTINCT FROM 'odd' THEN payload END AS payload,
+               CASE WHEN {kept_payload} AND tl_route IS DISTINCT FROM 'odd' THEN payload END AS payload,
                NULL::VARCHAR AS invalid, 0::BIGINT AS el, 1::BIGINT AS ipos, {FIRST_TPOS}::BIGINT AS tpos,
                tl_route,
                CASE WHEN tl_route = 'multi' THEN t END AS tl_to,
@@ -205,14 +207,22 @@ def _expand_multi(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def fast_targets(
-    con: duckdb.DuckDBPyConnection, shape: Literal["table", "lines"], settings: Settings, at: datetime | None
+    con: duckdb.DuckDBPyConnection,
+    shape: Literal["table", "lines"],
+    settings: Settings,
+    at: datetime | None,
+    *,
+    payloads: bool = True,
 ) -> int:
     """``targets`` from the ordinary lines of ``tl_rows`` (a table batch) or ``tl_lines`` (JSON Lines), and
-    ``tl_odd`` with the source columns of the other lines; returns the number of ordinary lines."""
+    ``tl_odd`` with the source columns of the other lines; returns the number of ordinary lines.
+    ``payloads=False`` leaves the payload column NULL (each payload is still checked)."""
     con.execute(_MACROS)
     source = _table_source() if shape == "table" else _lines_source()
     odd = TABLE_COLUMNS if shape == "table" else LINE_COLUMNS
-    con.execute(f"CREATE OR REPLACE TEMP TABLE targets AS {_classified(source, odd, settings)}", {"at": at})
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE targets AS {_classified(source, odd, settings, payloads)}", {"at": at}
+    )
     row = con.execute("SELECT count(*) FILTER (tl_route IS DISTINCT FROM 'odd') FROM targets").fetchone()
     assert row is not None
     _expand_multi(con)
