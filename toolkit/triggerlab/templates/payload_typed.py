@@ -3,8 +3,9 @@ proof that a payload keeps it, and whether that value decides every check (see :
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from triggerlab.templates.schema import SchemaNode
 
@@ -48,7 +49,25 @@ def transformable(node: SchemaNode) -> bool:
 
 
 @dataclass
-class Proof:
+class _Levels:
+    """What the visitors of the typed value share: one lambda variable per array level."""
+
+    coerce: bool
+    depth: int = 0
+    #: the lambda variables' prefix (one per visitor, so the conditions read apart)
+    prefix: ClassVar[str] = "__v"
+
+    def elements(self, values: str, conditions: Callable[[str], list[str]]) -> list[str]:
+        """Every element of the list ``values`` keeps ``conditions(var)``, ``var`` naming the element."""
+        self.depth += 1
+        var = f"{self.prefix}{self.depth}"
+        each = conditions(var)
+        self.depth -= 1
+        return _every(values, var, each)
+
+
+@dataclass
+class Proof(_Levels):
     """The fast stage: one condition on the typed value ``__s``, true only for a payload without findings.
 
     A field of ``__s`` is NULL when the key is absent, holds JSON ``null``, or (for an array) holds no
@@ -63,9 +82,6 @@ class Proof:
     tell a string from a number only by its first character, and strict payloads carry numbers as strings
     ("1234", "37.20"): every such payload would become a suspect."""
 
-    coerce: bool
-    depth: int = 0
-
     def leaf(self, value: str) -> str:
         if self.coerce:
             return f"NOT {_opaque(value)}"
@@ -79,13 +95,7 @@ class Proof:
             items = node.items
             if items is None or items.kind is None:
                 return []
-            self.depth += 1
-            var = f"__v{self.depth}"
-            each = self.keeps(items, var)
-            if items.kind != "object":  # an object's own conditions fail on NULL: some field must be there
-                each = [f"{var} IS NOT NULL", *each]
-            self.depth -= 1
-            return _every(value, var, each)
+            return self.elements(value, lambda var: self._item_kept(items, var))
         if node.kind != "object":
             return []
         present: list[str] = []  # keys taken as required: their NULL is never kept
@@ -100,6 +110,12 @@ class Proof:
         if not root and not present:  # a key taken as required already sees a value that was no object
             out.insert(0, _some_field(node, value))
         return out
+
+    def _item_kept(self, items: SchemaNode, var: str) -> list[str]:
+        each = self.keeps(items, var)
+        if items.kind == "object":  # an object's own conditions fail on NULL: some field must be there
+            return each
+        return [f"{var} IS NOT NULL", *each]
 
     def proof(self, column: str, tree: SchemaNode) -> str:
         return "\n    AND ".join([f"prefix({column}, '{{')", *self.keeps(tree, "__s", root=True)])
@@ -132,7 +148,7 @@ def _ambiguous(node: SchemaNode, coerce: bool, required: bool) -> bool:
 
 
 @dataclass
-class Decidable:
+class Decidable(_Levels):
     """Whether ``__s`` alone decides every check of :class:`.payload_sql._Builder` (then its ``derived``
     findings are the exact stage's): every array and array element is there (NULL may be a wrong shape),
     every object that is there has a non-NULL field (all NULL may be a wrong shape), a ``coerce`` leaf does
@@ -149,8 +165,7 @@ class Decidable:
     into ``list_select``) instead of one ``list_contains`` per check made the whole query slower (1.14 s
     against 1.06 s): the small lists built per element cost more than the lambdas they save."""
 
-    coerce: bool
-    depth: int = 0
+    prefix: ClassVar[str] = "__e"
 
     def shapes(self, node: SchemaNode, value: str, root: bool = False) -> list[str]:
         """``value`` (not NULL) is decided by its shape; never NULL itself, so that lists can fold it."""
@@ -158,14 +173,7 @@ class Decidable:
             items = node.items
             if items is None or items.kind is None:
                 return []
-            self.depth += 1
-            var = f"__e{self.depth}"
-            if items.kind == "string":
-                each = [f"({var} IS NULL OR NOT {_opaque(var)})"] if self.coerce else []
-            else:
-                each = [f"{var} IS NOT NULL", *self.shapes(items, var)]
-            self.depth -= 1
-            return _every(value, var, each)
+            return self.elements(value, lambda var: self._item_shaped(items, var))
         if node.kind != "object":
             return []
         out = [] if root else [_some_field(node, value)]
@@ -179,17 +187,18 @@ class Decidable:
                 out.append(f"({f} IS NULL OR NOT {_opaque(f)})")
         return out
 
+    def _item_shaped(self, items: SchemaNode, var: str) -> list[str]:
+        if items.kind == "string":
+            return [f"({var} IS NULL OR NOT {_opaque(var)})"] if self.coerce else []
+        return [f"{var} IS NOT NULL", *self.shapes(items, var)]
+
     def present(self, node: SchemaNode, value: str) -> list[str]:
         """Every field of ``value`` (not NULL, shape decided) where absence and ``null`` differ is there."""
         if node.kind == "array":
             items = node.items
             if items is None or items.kind not in ("object", "array"):
                 return []
-            self.depth += 1
-            var = f"__e{self.depth}"
-            each = self.present(items, var)
-            self.depth -= 1
-            return _every(value, var, each)
+            return self.elements(value, lambda var: self.present(items, var))
         out: list[str] = []
         for key, child in node.properties.items():
             f = struct_field(value, key)
