@@ -71,6 +71,8 @@ class DuckEngine:
         if "timezone" in inputs.profiles.columns:
             named = inputs.profiles["timezone"].drop_nulls().unique().to_list()
             self.zones |= {zone for zone in named if valid_zone(zone)}
+        #: whether rule 9 renders any row: if not, the payloads are checked but no stage keeps them
+        self.payloads = renders_any(inputs)
         #: (first, last) trigger time of each campaign's rows with a profile (set by relevant_events)
         self.received: dict[str, tuple[datetime, datetime]] = {}
         self._arrow: dict[str, object] = {}
@@ -172,7 +174,7 @@ class DuckEngine:
                 ON t.invalid IS NULL AND {same.format(k="d")}"""
         )
         # the payloads are carried only when rule 9 will read some (the widest column of every row)
-        payload = "payload" if renders_any(self.inputs) else "NULL::VARCHAR AS payload"
+        payload = "payload" if self.payloads else "NULL::VARCHAR AS payload"
         columns = f"line, request_id, received_at, campaign_id, kind, value, {payload}, invalid"
         matched = f"""SELECT t.*, k.pidx, coalesce(k.p_identity, t.value) AS identity,
                    coalesce(k.p_zone, $ws) AS zone
@@ -562,7 +564,7 @@ def run_duck(
     """
     engine = DuckEngine(inputs, threads=threads, memory_limit=memory_limit, tracer=tracer)
     try:
-        requests = load_targets(engine.con, source, inputs.settings, at, payloads=renders_any(inputs))
+        requests = load_targets(engine.con, source, inputs.settings, at, payloads=engine.payloads)
         engine.rows()
         engine.drop("targets")
         engine.relevant_events()

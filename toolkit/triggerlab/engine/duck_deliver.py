@@ -88,10 +88,10 @@ def _entries(frame: pl.DataFrame, at: str, pers: list[str], *others: str) -> pl.
 def deliver(
     rows: pl.DataFrame, history: pl.DataFrame, campaigns: dict[str, Campaign], settings: Settings
 ) -> pl.DataFrame:
-    """Statuses for ``rows(rid, identity, campaign_id, delivery_at, wall[, sure])`` sorted in decision order.
+    """Statuses for ``rows(rid, identity, campaign_id, delivery_at, wall, sure)`` sorted in decision order.
 
-    ``sure`` (optional) marks rows known to be sent whatever comes before them: they are not checked, only
-    counted as deliveries by the rows after them.
+    ``sure`` marks rows known to be sent whatever comes before them: they are not checked, only counted as
+    deliveries by the rows after them.
 
     ``history(identity, sent_at, wall, channel, campaign_id)`` holds the users' prior deliveries. Returns
     ``rid, status, reason``. Times are compared as integers and calendar periods as precomputed keys: the
@@ -121,10 +121,7 @@ def deliver(
         past.setdefault(identity, []).append((when, channel, cid, tuple(keys)))
     statuses: list[str] = []
     reasons: list[str | None] = []
-    sure = "sure" if "sure" in rows.columns else None
-    if sure is None:
-        rows = rows.with_columns(pl.lit(False).alias("__sure"))
-    entries = _entries(rows, "delivery_at", pers, "identity", "campaign_id", sure or "__sure")
+    entries = _entries(rows, "delivery_at", pers, "identity", "campaign_id", "sure")
     for identity, cid, known, at, keys in entries.iter_rows():
         rule = rules[cid]
         if known:
