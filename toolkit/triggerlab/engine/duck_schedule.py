@@ -15,6 +15,7 @@ import duckdb
 
 from triggerlab.engine.clock import transitions
 from triggerlab.engine.common import EXPIRED_END
+from triggerlab.engine.duck_filters import quote_name
 
 __all__ = ["build_offsets", "delivery_local_sql", "schedule_table"]
 
@@ -56,7 +57,7 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     ``rows`` (the later stages read them here, not from a copy of every row), ``delivery_at``, ``status``
     and ``reason``; campaign settings come from ``camps``."""
     names = con.execute(f"SELECT column_name FROM (DESCRIBE {rows})").fetchall()
-    kept = ", ".join('"' + name.replace('"', '""') + '"' for (name,) in names)
+    kept = ", ".join(quote_name(name) for (name,) in names)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE sched AS
         WITH base AS (
