@@ -336,20 +336,25 @@ class DuckEngine:
             fresh AS (
                 SELECT f.*, row_number() OVER (PARTITION BY f.campaign_id ORDER BY received_at, rid) AS k
                 FROM firsts f ANTI JOIN known USING (campaign_id, identity))
-            SELECT f.campaign_id, f.identity FROM fresh f JOIN camps c USING (campaign_id)
+            SELECT f.campaign_id, f.identity, c.reason_capped FROM fresh f JOIN camps c USING (campaign_id)
             LEFT JOIN known_n n USING (campaign_id)
             WHERE c.cap IS NOT NULL AND coalesce(n.n, 0) + f.k > c.cap"""
         )
+        # s2 is read by every later stage: with no user over a cap it is s1 itself (no join of every row)
+        ((capped,),) = self.sql("SELECT count(*) FROM allot").fetchall()
+        if not capped:
+            self.sql("CREATE OR REPLACE TEMP VIEW s2 AS SELECT * FROM s1")
+            return
         self.sql(
             """CREATE OR REPLACE TEMP VIEW s2 AS
             SELECT s.* REPLACE (
                        CASE WHEN s.status IS NULL AND a.identity IS NOT NULL THEN 'target_capped'
                            ELSE s.status END
                            AS status,
-                       CASE WHEN s.status IS NULL AND a.identity IS NOT NULL THEN c.reason_capped
+                       CASE WHEN s.status IS NULL AND a.identity IS NOT NULL THEN a.reason_capped
                            ELSE s.reason END
                            AS reason)
-            FROM s1 s LEFT JOIN allot a USING (campaign_id, identity) LEFT JOIN camps c USING (campaign_id)"""
+            FROM s1 s LEFT JOIN allot a USING (campaign_id, identity)"""
         )
 
     # ---- rules 9-11 -----------------------------------------------------------------------------------
