@@ -267,7 +267,7 @@ class DuckEngine:
               AND (c.sched_end IS NULL OR r.received_at < c.sched_end)""",
             {"filtered": filtered},
         )
-        parts = [self._segment(cid, c) for cid, c in self.inputs.campaigns.items() if c.audience.filters]
+        parts = [self._segment(cid, self.inputs.campaigns[cid]) for cid in filtered]
         segment = (
             " UNION ALL ".join(parts)
             if parts
@@ -340,11 +340,6 @@ class DuckEngine:
             LEFT JOIN known_n n USING (campaign_id)
             WHERE c.cap IS NOT NULL AND coalesce(n.n, 0) + f.k > c.cap"""
         )
-        # s2 is read by every later stage: with no user over a cap it is s1 itself (no join of every row)
-        ((capped,),) = self.sql("SELECT count(*) FROM allot").fetchall()
-        if not capped:
-            self.sql("CREATE OR REPLACE TEMP VIEW s2 AS SELECT * FROM s1")
-            return
         self.sql(
             """CREATE OR REPLACE TEMP VIEW s2 AS
             SELECT s.* REPLACE (
