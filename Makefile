@@ -42,7 +42,11 @@ test: lint typecheck pytest
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# the benchmarks, after the engines' differential test on 2,000 scenarios (make test runs 300)
+DIFF_EXAMPLES ?= 2000
 bench: $(STAMP)
+	TRIGGERLAB_DIFF_EXAMPLES=$(DIFF_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/test_engine_differential.py
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
