@@ -8,8 +8,9 @@ history, and goals. Each size runs in its own process so its peak memory (ru_max
 The reference engine runs on the first 10k and on all 100k trigger rows of the 100k batch (``--reference-rows``),
 with the tables cut to those rows' users (it turns tables into Python dicts; the other users cannot change a
 decision). DESIGN's ratio is the DuckDB engine's rows/s at 100k over the reference's at 100k rows; the 10k figure
-shows how the reference slows as a batch grows (rules 12-13 scan every earlier delivery for each row). When both
-engines ran the same 100k rows their outcome frames must be equal, row for row, or the run fails.
+shows how the reference slows as a batch grows (rules 12-13 scan every earlier delivery for each row; its 100k run
+takes 6-8 minutes). When both engines ran the same 100k rows their outcome frames must be equal, row for row
+(``missing_keys`` aside, see _same_outcomes), or the run fails.
 
     python benchmarks/bench_simulate.py                  # 100k, 1M, 10M
     python benchmarks/bench_simulate.py --sizes 100k --reference-rows 10k  # a quick run
