@@ -266,6 +266,15 @@ def main() -> int:
     if args.one:
         run_one(args)
         return 0
+    for name, values, allowed in (
+        ("--sizes", args.sizes, SIZES),
+        ("--reference-rows", args.reference_rows, ("10k", "100k")),
+    ):
+        unknown = [value for value in values.split(",") if value not in allowed]
+        if unknown:
+            parser.error(f"{name}: unknown {', '.join(unknown)} (choose from {', '.join(allowed)})")
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     print(f"{'size':>6} {'engine':>9} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak GB':>8} {'sent':>9}")
     measured = {}
     for size in args.sizes.split(","):
