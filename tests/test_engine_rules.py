@@ -496,6 +496,40 @@ def test_rule_13_rolling_cap_with_prior_history(tmp_path: Path) -> None:
     ]
 
 
+def test_rule_13_calendar_days_months_apart_are_different_days(tmp_path: Path) -> None:
+    """A day's key holds the whole date: 13 June and 1 January once made the same key in the DuckDB engine's
+    per-user pass (``month * 100`` overflowed polars' 8-bit month), so a user with an earlier capped row had
+    a June email capped by a New Year's one. Found replaying the UCI data through both engines. The rolling cap
+    makes the user's rows go through that pass: counting the capped row of 8 June as sent, the SQL over-count
+    cannot tell that the row of 13 June is under it."""
+    settings = Settings.model_validate(
+        {
+            "timezone": "Asia/Kolkata",
+            "frequency_caps": [{"channel": "email", "limit": 1, "per": "day"}, {"limit": 2, "per": "30d"}],
+        }
+    )
+    history = pl.DataFrame(
+        {
+            "identity": ["u1"],
+            "channel": ["email"],
+            "campaign_id": ["42"],
+            "sent_at": [t("2026-01-01T04:30:00Z")],  # 10:00 IST on 1 January
+        },
+        schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS},
+    )
+    lines = [
+        request({"identity": ["u1"]}, when="2026-06-08T03:30:00Z"),
+        request({"identity": ["u1"]}, when="2026-06-08T04:30:00Z"),  # the second email of 8 June: capped
+        request({"identity": ["u1"]}, when="2026-06-13T04:30:00Z"),  # the only email of 13 June
+    ]
+    got = decide(tmp_path, [campaign(channel="email")], lines, settings=settings, history=history)
+    assert got.select("line", "status", "reason").rows() == [
+        (1, "sent", None),
+        (2, "frequency_capped", "frequency cap reached: 1 email messages per day (calendar)"),
+        (3, "sent", None),
+    ]
+
+
 @pytest.mark.parametrize("engine", ["reference", "duck"])
 def test_rule_14_sent_rows_fill_every_column(tmp_path: Path, engine: str) -> None:
     goal = {"event": "Charged", "within": "1d"}

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 import pytest
 from benchmarks.uci_replay import FOLLOW_UP_PUSH, ORDER_EMAIL, SOURCE, Replay, build, campaigns, settings
+from polars.testing import assert_frame_equal
 
 from triggerlab.duck import connect
 from triggerlab.simulation import simulate
@@ -278,3 +279,27 @@ def test_follow_up_push_respects_min_gap(outcomes: pl.DataFrame) -> None:
     )
     assert gaps.height > 0
     assert gaps["gap"].min() >= timedelta(days=7)
+
+
+def test_both_engines_decide_the_real_data_alike(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The reference engine's outcomes on the customers whose id 7 divides, row for row. The invariants above
+    cannot see a row capped that should have been sent, and the hypothesis scenarios span days, not a year of
+    history: on this data the comparison found the DuckDB engine's calendar-day keys colliding across months
+    (see tests/test_engine_rules.py; three of these customers were hit in the full replay). ``missing_keys`` is left out: in
+    static mode only the reference fills it for every row."""
+    seventh = build(tmp_path_factory.mktemp("uci_seventh"), every=7)
+    frames = [
+        simulate(
+            list(CAMPAIGNS.values()),
+            triggers=seventh.triggers,
+            profiles=seventh.profiles,
+            events=seventh.events,
+            history=seventh.history,
+            settings=SETTINGS,
+            progress=False,
+            engine=engine,
+        ).outcomes.drop("missing_keys")
+        for engine in ("duck", "reference")
+    ]
+    assert frames[0].height == 2 * seventh.invoices
+    assert_frame_equal(frames[0], frames[1])

@@ -18,14 +18,22 @@ from triggerlab.settings import FrequencyCap, Settings
 
 __all__ = ["deliver"]
 
+
+def _wide(part: pl.Expr) -> pl.Expr:
+    return part.cast(pl.Int64)
+
+
 #: a calendar period as one integer, from the wall clock (what :func:`triggerlab.engine.clock.period` gives as
-#: a tuple: the day, the ISO week, the month), computed for every row at once instead of once per comparison
+#: a tuple: the day, the ISO week, the month), computed for every row at once instead of once per comparison;
+#: every part is widened first: polars gives the month, day and week as 8-bit integers, and ``month * 100`` in
+#: 8 bits wrapped (13 June and 1 January made the same day)
 _PERIOD_KEYS = {
-    "day": lambda wall: wall.dt.year() * 10_000 + wall.dt.month() * 100 + wall.dt.day(),
-    "week": lambda wall: wall.dt.iso_year() * 100 + wall.dt.week(),
-    "month": lambda wall: wall.dt.year() * 100 + wall.dt.month(),
+    "day": lambda wall: _wide(wall.dt.year()) * 10_000 + _wide(wall.dt.month()) * 100 + _wide(wall.dt.day()),
+    "week": lambda wall: _wide(wall.dt.iso_year()) * 100 + _wide(wall.dt.week()),
+    "month": lambda wall: _wide(wall.dt.year()) * 100 + _wide(wall.dt.month()),
 }
 _MICROS = 1_000_000
+
 
 #: one delivery seen by rules 12-13: time (microseconds since the epoch), channel, campaign, period keys
 _Entry = tuple[int, str, str, tuple[int, ...]]
