@@ -294,9 +294,12 @@ def _history(
     campaigns: list[Campaign],
     settings: Settings,
     zones: list[str],
+    far: bool = False,
 ) -> pl.DataFrame:
     """Deliveries where a min_gap or cap starts counting for a user triggered then (a rolling window's start,
-    the start of the local calendar period in the user's zone), at a trigger, or anywhere nearby."""
+    the start of the local calendar period in the user's zone), at a trigger, or anywhere nearby; with ``far``,
+    "anywhere" is sometimes weeks to a year before (a calendar period must be told apart from the same day,
+    week or month of another month or year)."""
     marks = _sent_marks(campaigns, settings)
     rows = []
     for _ in range(draw(st.integers(0, 5))):
@@ -306,6 +309,8 @@ def _history(
         aim = draw(st.integers(0, 5))
         if aim == 5:
             sent_at = _instant(draw, anchor)
+            if far and draw(st.booleans()):
+                sent_at -= timedelta(days=draw(st.integers(20, 400)))
         elif aim == 4 or not marks:
             sent_at = _nudged(draw, moment)
         else:
@@ -389,7 +394,7 @@ def _targeted(body: Any, when: datetime | None, users: int) -> list[tuple[int, d
 
 
 @st.composite
-def scenario_strategy(draw: st.DrawFn) -> Scenario:
+def scenario_strategy(draw: st.DrawFn, far_history: bool = False) -> Scenario:
     settings = draw(settings_strategy())
     anchor = draw(st.sampled_from(ANCHORS))
     campaigns = [draw(campaign_strategy(cid, anchor)) for cid in IDS[: draw(st.integers(1, 3))]]
@@ -435,7 +440,15 @@ def scenario_strategy(draw: st.DrawFn) -> Scenario:
         campaigns,
         profiles,
         _events(draw, anchor, aims or fallback, campaigns),
-        _history(draw, anchor, aims or fallback, campaigns=campaigns, settings=settings, zones=zones),
+        _history(
+            draw,
+            anchor,
+            aims or fallback,
+            campaigns=campaigns,
+            settings=settings,
+            zones=zones,
+            far=far_history,
+        ),
         lines,
         at,
     )
