@@ -20,7 +20,7 @@ from benchmarks.uci_replay import FOLLOW_UP_PUSH, ORDER_EMAIL, SOURCE, Replay, b
 from polars.testing import assert_frame_equal
 
 from triggerlab.duck import connect
-from triggerlab.simulation import simulate
+from triggerlab.simulation import Engine, simulate
 from triggerlab.statuses import ALLOTTED_STATUSES, STATUSES
 
 if not SOURCE.exists():
@@ -52,9 +52,9 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> Replay:
     return build(tmp_path_factory.mktemp("uci"))
 
 
-@pytest.fixture(scope="module")
-def outcomes(replay: Replay) -> pl.DataFrame:
-    result = simulate(
+def simulated(replay: Replay, engine: Engine = "duck") -> pl.DataFrame:
+    """The replay's outcomes by one engine."""
+    frame: pl.DataFrame = simulate(
         list(CAMPAIGNS.values()),
         triggers=replay.triggers,
         profiles=replay.profiles,
@@ -62,9 +62,14 @@ def outcomes(replay: Replay) -> pl.DataFrame:
         history=replay.history,
         settings=SETTINGS,
         progress=False,
-    )
-    frame: pl.DataFrame = result.outcomes
+        engine=engine,
+    ).outcomes
     return frame
+
+
+@pytest.fixture(scope="module")
+def outcomes(replay: Replay) -> pl.DataFrame:
+    return simulated(replay)
 
 
 @pytest.fixture(scope="module")
@@ -285,21 +290,9 @@ def test_both_engines_decide_the_real_data_alike(tmp_path_factory: pytest.TempPa
     """The reference engine's outcomes on the customers whose id 7 divides, row for row. The invariants above
     cannot see a row capped that should have been sent, and the hypothesis scenarios span days, not a year of
     history: on this data the comparison found the DuckDB engine's calendar-day keys colliding across months
-    (see tests/test_engine_rules.py; three of these customers were hit in the full replay). ``missing_keys`` is left out: in
-    static mode only the reference fills it for every row."""
+    (see tests/test_engine_rules.py; three of these customers were hit in the full replay). ``missing_keys``
+    is left out: in static mode only the reference fills it for every row."""
     seventh = build(tmp_path_factory.mktemp("uci_seventh"), every=7)
-    frames = [
-        simulate(
-            list(CAMPAIGNS.values()),
-            triggers=seventh.triggers,
-            profiles=seventh.profiles,
-            events=seventh.events,
-            history=seventh.history,
-            settings=SETTINGS,
-            progress=False,
-            engine=engine,
-        ).outcomes.drop("missing_keys")
-        for engine in ("duck", "reference")
-    ]
-    assert frames[0].height == 2 * seventh.invoices
-    assert_frame_equal(frames[0], frames[1])
+    duck, reference = (simulated(seventh, engine).drop("missing_keys") for engine in ("duck", "reference"))
+    assert duck.height == 2 * seventh.invoices
+    assert_frame_equal(duck, reference)
