@@ -530,6 +530,34 @@ def test_rule_13_calendar_days_months_apart_are_different_days(tmp_path: Path) -
     ]
 
 
+def test_rule_13_calendar_months_a_year_apart_are_different_months(tmp_path: Path) -> None:
+    """A month's key holds its year: June 2025 and June 2026 are two months. The rolling cap makes the
+    DuckDB engine decide the June 2026 row in its per-user pass (counting the capped row of June 2025 as sent,
+    the SQL over-count cannot tell it is under that cap), where June 2025's sent row must not count against
+    June 2026. A key of the month alone passed every other engine test, the differential scenarios included
+    (they span days); a batch spanning a year caught it (the UCI replay in odd zones)."""
+    settings = Settings.model_validate(
+        {
+            "timezone": "Asia/Kolkata",
+            "frequency_caps": [
+                {"limit": 1, "per": "month", "window": "calendar"},
+                {"limit": 2, "per": "360d"},
+            ],
+        }
+    )
+    lines = [
+        request({"identity": ["u1"]}, when="2025-06-20T04:30:00Z"),
+        request({"identity": ["u1"]}, when="2025-06-21T04:30:00Z"),  # the second of June 2025: capped
+        request({"identity": ["u1"]}, when="2026-06-05T04:30:00Z"),  # the only one of June 2026
+    ]
+    got = decide(tmp_path, [campaign(channel="email")], lines, settings=settings)
+    assert got.select("line", "status", "reason").rows() == [
+        (1, "sent", None),
+        (2, "frequency_capped", "frequency cap reached: 1 messages on all channels per month (calendar)"),
+        (3, "sent", None),
+    ]
+
+
 @pytest.mark.parametrize("engine", ["reference", "duck"])
 def test_rule_14_sent_rows_fill_every_column(tmp_path: Path, engine: str) -> None:
     goal = {"event": "Charged", "within": "1d"}
