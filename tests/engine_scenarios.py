@@ -407,6 +407,10 @@ def scenario_strategy(draw: st.DrawFn, far_history: bool = False) -> Scenario:
             max_size=3,
         )
     )
+    if far_history and draw(st.booleans()):
+        # a batch spanning a year: the same date, weekday or ISO week number, a year earlier
+        back = timedelta(days=draw(st.sampled_from([364, 365, 366, 371, 392])))
+        moments += [moment - back for moment in moments[: draw(st.integers(1, len(moments)))]]
     at = draw(st.sampled_from(moments)) if draw(st.booleans()) else None
     lines = []
     aims: list[tuple[int, datetime]] = []  # (user, trigger time) of the well-formed recipients

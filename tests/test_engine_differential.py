@@ -72,11 +72,13 @@ def test_engines_agree_row_for_row(tmp_path: Path) -> None:
 
 
 def test_engines_agree_with_history_months_back(tmp_path: Path) -> None:
-    """History weeks to a year before the triggers (the scenarios above keep it within days): such deliveries
-    must not count in the current calendar period or rolling window, and the zones' offsets must span them.
-    The DuckDB engine's calendar-day keys once collided across months (13 June and 1 January), which these
-    scenarios are unlikely to hit (it takes that pairing of dates and a user whose rows go through the
-    per-user pass): tests/test_engine_rules.py and the UCI replay's engine comparison pin that case."""
+    """History weeks to a year before the triggers, and in half the scenarios triggers a year apart (the same
+    date, weekday or ISO week number a year earlier; the scenarios above keep everything within days): such
+    deliveries must not count in the current calendar period or rolling window, and the zones' offsets must
+    span them. The DuckDB engine's calendar-day keys once collided across months (13 June and 1 January), and
+    a month key without its year would collide across years; these scenarios are unlikely to hit either (it
+    takes such a pairing of dates and a user whose rows go through the per-user pass: 300 of them passed with
+    the month key broken): tests/test_engine_rules.py and the UCI replay's engine comparisons pin both."""
 
     @settings(
         max_examples=max(EXAMPLES // 3, 10), deadline=None, derandomize=True, suppress_health_check=_QUIET
