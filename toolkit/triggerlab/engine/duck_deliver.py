@@ -19,19 +19,17 @@ from triggerlab.settings import FrequencyCap, Settings
 __all__ = ["deliver"]
 
 
-def _wide(part: pl.Expr) -> pl.Expr:
-    return part.cast(pl.Int64)
-
-
 #: a calendar period as one integer, from the wall clock (what :func:`triggerlab.engine.clock.period` gives as
-#: a tuple: the day, the ISO week, the month), computed for every row at once instead of once per comparison;
-#: every part is widened first: polars gives the month, day and week as 8-bit integers, and ``month * 100`` in
-#: 8 bits wrapped (13 June and 1 January made the same day)
-_PERIOD_KEYS = {
-    "day": lambda wall: _wide(wall.dt.year()) * 10_000 + _wide(wall.dt.month()) * 100 + _wide(wall.dt.day()),
-    "week": lambda wall: _wide(wall.dt.iso_year()) * 100 + _wide(wall.dt.week()),
-    "month": lambda wall: _wide(wall.dt.year()) * 100 + _wide(wall.dt.month()),
-}
+#: a tuple: the day, the ISO week, the month), computed for every row at once instead of once per comparison:
+#: the period's first day, in days since the epoch (polars' weeks start on Monday, as ISO weeks do). A key
+#: built from the date's parts once wrapped in polars' 8-bit month (13 June and 1 January made the same day).
+_PERIOD_EVERY = {"day": "1d", "week": "1w", "month": "1mo"}
+
+
+def _period_key(per: str, wall: pl.Expr) -> pl.Expr:
+    return wall.dt.truncate(_PERIOD_EVERY[per]).dt.date().cast(pl.Int64)
+
+
 _MICROS = 1_000_000
 
 
@@ -87,7 +85,7 @@ def _entries(frame: pl.DataFrame, at: str, pers: list[str], *others: str) -> pl.
     return frame.select(
         *others,
         pl.col(at).dt.epoch("us").alias("__at"),
-        pl.concat_list([_PERIOD_KEYS[per](pl.col("wall")) for per in pers]).alias("__keys")
+        pl.concat_list([_period_key(per, pl.col("wall")) for per in pers]).alias("__keys")
         if pers
         else pl.lit([], dtype=pl.List(pl.Int64)).alias("__keys"),
     )
