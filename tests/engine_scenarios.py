@@ -49,9 +49,18 @@ GAPS = ["30m", "90m", "1d", "1w"]
 PERIODS = ["day", "week", "month", "6h", "90m"]
 #: how far back a delivery still counts: min_gaps and rolling caps (day, week and month are 24 h, 7 d, 30 d)
 BACK = [*GAPS, "6h", "7d", "30d"]
-#: exactly on an edge or one second either side (hypothesis favours the first choices and low integers, so
-#: the aimed cases come first below)
-NUDGES = [timedelta(0), timedelta(seconds=-1), timedelta(seconds=1), timedelta(0)]
+#: exactly on an edge, one second either side, or a fraction of a second off it (a window a second short of
+#: its width agrees with the exact one on whole seconds only); hypothesis favours the first choices and low
+#: integers, so the aimed cases come first below
+NUDGES = [
+    timedelta(0),
+    timedelta(seconds=-1),
+    timedelta(seconds=1),
+    timedelta(0),
+    timedelta(microseconds=-1),
+    timedelta(microseconds=1),
+    timedelta(milliseconds=500),
+]
 TIMES = ["00:00", "01:30", "02:30", "06:00", "09:00", "21:00", "22:45"]
 
 MESSAGES: dict[str, list[dict[str, Any]]] = {

@@ -558,6 +558,73 @@ def test_rule_13_calendar_months_a_year_apart_are_different_months(tmp_path: Pat
     ]
 
 
+def test_rule_13_calendar_day_of_a_fall_back_counts_its_first_hour(tmp_path: Path) -> None:
+    """New York's 1 November 2026 lasts 25 hours: 00:30 EDT (04:30 UTC) and 23:00 EST (04:00 UTC the next day)
+    are the same local day, so the second push is capped. The DuckDB engine's SQL over-count starts the row's
+    day at the row's own offset (00:00 EST, 05:00 UTC), which misses the 00:30 EDT delivery unless the frame
+    reaches back by the zone's offset change: without that slack it called the row certainly sent. The third
+    push is the first of 2 November."""
+    settings = Settings.model_validate(
+        {"timezone": "Asia/Kolkata", "frequency_caps": [{"channel": "push", "limit": 1, "per": "day"}]}
+    )
+    lines = [
+        request({"identity": ["u2"]}, when="2026-11-01T04:30:00Z"),  # 00:30 EDT, 1 November
+        request({"identity": ["u2"]}, when="2026-11-02T04:00:00Z"),  # 23:00 EST, still 1 November
+        request({"identity": ["u2"]}, when="2026-11-02T05:00:00Z"),  # 00:00 EST, 2 November
+    ]
+    got = decide(tmp_path, [campaign()], lines, settings=settings)
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u2", "2026-11-01T04:30:00Z", "2026-11-01T00:30:00-04:00"),
+            (
+                2,
+                0,
+                "500",
+                "u2",
+                "frequency_capped",
+                "frequency cap reached: 1 push messages per day (calendar)",
+                t("2026-11-02T04:00:00Z"),
+                "2026-11-01T23:00:00-05:00",
+                False,
+            ),
+            sent(3, "u2", "2026-11-02T05:00:00Z", "2026-11-02T00:00:00-05:00"),
+        ),
+    )
+
+
+def test_rules_12_and_13_windows_at_sub_second_edges(tmp_path: Path) -> None:
+    """Rolling caps and min_gap hold (d - width, d] to the microsecond: a delivery 5:59:59.9 before a row
+    caps it, one exactly 6 h before does not. Trigger times carry fractions of a second (API servers stamp
+    them in milliseconds); a window a second short of its width agrees with the exact one on whole seconds
+    only, which is all the other tests use."""
+    settings = Settings.model_validate({"frequency_caps": [{"limit": 1, "per": "6h"}]})
+    history = pl.DataFrame(
+        {
+            "identity": ["u1", "u3"],
+            "channel": ["email", "push"],
+            "campaign_id": ["42", "501"],
+            "sent_at": [t("2026-11-02T00:00:00.500Z"), t("2026-11-01T06:00:00.500Z")],
+        },
+        schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS},
+    )
+    # campaign 501 has a min_gap and no frequency caps
+    gapped = campaign("501", delivery={"min_gap": "1d", "apply_global_limits": False})
+    lines = [
+        request({"identity": ["u1"]}, when="2026-11-02T06:00:00.400Z"),  # 0.1 s inside the 6 h
+        request({"identity": ["u1"]}, when="2026-11-02T06:00:00.500Z"),  # exactly 6 h: outside
+        request({"identity": ["u3"]}, cid="501", when="2026-11-02T06:00:00.499Z"),  # 1 ms inside the 1d
+        request({"identity": ["u3"]}, cid="501", when="2026-11-02T06:00:00.500Z"),  # exactly 1d: outside
+    ]
+    got = decide(tmp_path, [campaign(), gapped], lines, settings=settings, history=history)
+    assert got.select("line", "status", "reason").rows() == [
+        (1, "frequency_capped", "frequency cap reached: 1 messages on all channels per 6h (rolling)"),
+        (2, "sent", None),
+        (3, "not_reeligible", "this campaign was delivered to the user within min_gap 1d"),
+        (4, "sent", None),
+    ]
+
+
 @pytest.mark.parametrize("engine", ["reference", "duck"])
 def test_rule_14_sent_rows_fill_every_column(tmp_path: Path, engine: str) -> None:
     goal = {"event": "Charged", "within": "1d"}
