@@ -199,8 +199,13 @@ def _filters(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @st.composite
-def campaign_strategy(draw: st.DrawFn, campaign_id: str, anchor: datetime) -> Campaign:
+def campaign_strategy(
+    draw: st.DrawFn, campaign_id: str, anchor: datetime, walls: tuple[str, ...] = ()
+) -> Campaign:
+    """``walls``: wall-clock times (HH:MM) the quiet hours may also start or end at: the trigger times' in the
+    workspace zone, so that rows land exactly on a window's edge."""
     channel = draw(st.sampled_from(sorted(MESSAGES)))
+    times = [*TIMES, *walls]
     base = _instant(draw, anchor)
     start = base - timedelta(hours=draw(st.sampled_from([1, 24]))) if draw(st.integers(0, 3)) == 1 else None
     end = base + timedelta(hours=draw(st.sampled_from([2, 30]))) if draw(st.integers(0, 3)) == 1 else None
@@ -209,8 +214,8 @@ def campaign_strategy(draw: st.DrawFn, campaign_id: str, anchor: datetime) -> Ca
             st.none(),
             st.fixed_dictionaries(
                 {
-                    "start": st.sampled_from(TIMES),
-                    "end": st.sampled_from(TIMES),
+                    "start": st.sampled_from(times),
+                    "end": st.sampled_from(times),
                     "action": st.sampled_from(["delay", "delay", "discard"]),
                 }
             ),
@@ -406,9 +411,7 @@ def _targeted(body: Any, when: datetime | None, users: int) -> list[tuple[int, d
 def scenario_strategy(draw: st.DrawFn, far_history: bool = False) -> Scenario:
     settings = draw(settings_strategy())
     anchor = draw(st.sampled_from(ANCHORS))
-    campaigns = [draw(campaign_strategy(cid, anchor)) for cid in IDS[: draw(st.integers(1, 3))]]
-    users = draw(st.integers(1, 6))
-    # the trigger times events and history are aimed at; most lines arrive at one of them
+    # the trigger times events, history and quiet hours are aimed at; most lines arrive at one of them
     moments = draw(
         st.lists(
             st.builds(lambda k: anchor + timedelta(minutes=30 * k), st.integers(-48, 48)),
@@ -416,6 +419,9 @@ def scenario_strategy(draw: st.DrawFn, far_history: bool = False) -> Scenario:
             max_size=3,
         )
     )
+    walls = tuple(m.astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M") for m in moments)
+    campaigns = [draw(campaign_strategy(cid, anchor, walls)) for cid in IDS[: draw(st.integers(1, 3))]]
+    users = draw(st.integers(1, 6))
     if far_history and draw(st.booleans()):
         # a batch spanning a year: the same date, weekday or ISO week number, a year earlier
         back = timedelta(days=draw(st.sampled_from([364, 365, 366, 371, 392])))
