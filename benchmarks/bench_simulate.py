@@ -15,6 +15,12 @@ takes 6-8 minutes). When both engines ran the same 100k rows their outcome frame
     python benchmarks/bench_simulate.py                  # 100k, 1M, 10M
     python benchmarks/bench_simulate.py --sizes 100k --reference-rows 10k  # a quick run
     python benchmarks/bench_simulate.py --profiles 100000 --events 2000000 --sizes 100k,1m
+    python benchmarks/bench_simulate.py --sizes 10m --reference-rows 10k --stages  # where the time goes
+
+``--stages`` also prints, for each DuckDB run kept, the SQL statements that took the most CPU (user + system,
+all threads), each with what runs in Python after it until the next statement (a transfer to polars, the
+per-user pass of rules 12-13; after the last one: the final sort and building the result). Loading the input
+files comes before the first statement and is not listed.
 
 Data is generated once per shape into --workdir (default: a folder in the system temp dir) and reused.
 """
@@ -29,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
@@ -173,6 +180,9 @@ def run_one(args: argparse.Namespace) -> None:
         for name in ("profiles", "events", "history"):
             tables[name] = pl.read_parquet(paths[name]).join(users.unique(), on="identity", how="semi")
         tables["triggers"] = triggers
+    stages = _StageClock() if args.stages else None
+    if stages is not None:
+        _trace_duck(stages)
     started = time.perf_counter()
     result = simulate(
         campaigns,
@@ -186,6 +196,8 @@ def run_one(args: argparse.Namespace) -> None:
         memory_limit=args.memory_limit if args.engine == "duck" else None,
     )
     seconds = time.perf_counter() - started
+    if stages is not None:
+        stages.stop()
     if args.save:
         result.outcomes.write_parquet(args.save)
     rows = result.outcomes.height
@@ -201,16 +213,85 @@ def run_one(args: argparse.Namespace) -> None:
                 "rows_per_s": rows / seconds,
                 "peak_gb": peak,
                 "sent": sent,
+                "stages": [] if stages is None else stages.top(STAGES_SHOWN),
             }
         )
     )
+
+
+#: how many statements ``--stages`` lists (the rest are summed on one line)
+STAGES_SHOWN = 14
+
+
+class _StageClock:
+    """CPU and wall time from each traced SQL statement to the next (or to the end of the run)."""
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[str, float, float]] = []
+
+    @staticmethod
+    def _cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def __call__(self, statement: str) -> None:
+        self.marks.append((" ".join(statement.split())[:72], time.perf_counter(), self._cpu()))
+
+    def stop(self) -> None:
+        self("(end)")
+
+    def top(self, count: int) -> list[tuple[str, float, float]]:
+        """The ``count`` costliest spans (label, wall, CPU), then one line for the rest."""
+        spans = [
+            (label, after_at - at, after_cpu - cpu)
+            for (label, at, cpu), (_, after_at, after_cpu) in zip(self.marks, self.marks[1:], strict=False)
+        ]
+        spans.sort(key=lambda span: -span[2])
+        shown, rest = spans[:count], spans[count:]
+        if rest:
+            shown.append(
+                (f"({len(rest)} other statements)", sum(s[1] for s in rest), sum(s[2] for s in rest))
+            )
+        return shown
+
+
+def _trace_duck(clock: _StageClock) -> None:
+    """Make the DuckDB engine's connection report every statement to ``clock`` (the engine's modules run
+    statements on the connection itself, not only through its tracer)."""
+    from triggerlab.engine import duck
+
+    names = vars(duck)  # the engine's own name for the connect it imported
+    opened = names["connect"]
+
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        return _Traced(opened(*args, **kwargs), clock)
+
+    names["connect"] = traced
+
+
+class _Traced:
+    """A DuckDB connection that reports each ``execute`` and ``sql`` before running it."""
+
+    def __init__(self, con: Any, clock: _StageClock) -> None:
+        self._con, self._clock = con, clock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+    def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        self._clock(query)
+        return self._con.execute(query, *args, **kwargs)
+
+    def sql(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        self._clock(query)
+        return self._con.sql(query, *args, **kwargs)
 
 
 def _outcomes_path(args: argparse.Namespace, engine: str, rows: int) -> Path:
     return Path(args.workdir) / f"outcomes_{engine}_{args.profiles}_{rows}.parquet"
 
 
-def _measure(args: argparse.Namespace, size: str, engine: str, reference_rows: int = 0) -> dict[str, float]:
+def _measure(args: argparse.Namespace, size: str, engine: str, reference_rows: int = 0) -> dict[str, Any]:
     rows = reference_rows or SIZES[size]
     command = [
         sys.executable,
@@ -232,6 +313,8 @@ def _measure(args: argparse.Namespace, size: str, engine: str, reference_rows: i
     ]
     if rows == SIZES["100k"]:  # the size both engines run: their outcomes are compared
         command += ["--save", str(_outcomes_path(args, engine, rows))]
+    if args.stages and engine == "duck":
+        command += ["--stages"]
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode:
         print(out.stdout, out.stderr, file=sys.stderr)
@@ -240,7 +323,7 @@ def _measure(args: argparse.Namespace, size: str, engine: str, reference_rows: i
     for line in out.stdout.splitlines():
         if not line.startswith("{"):
             print(line)
-    measured: dict[str, float] = json.loads(lines[-1])
+    measured: dict[str, Any] = json.loads(lines[-1])
     return measured
 
 
@@ -259,6 +342,11 @@ def main() -> int:
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "triggerlab-bench"))
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit (it spills past it)")
     parser.add_argument("--rounds", type=int, default=3, help="DuckDB runs per size below 10m (best kept)")
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also print the statements that took the most CPU in each run kept",
+    )
     parser.add_argument("--one", choices=sorted(SIZES), help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="duck", help=argparse.SUPPRESS)
     parser.add_argument("--save", help=argparse.SUPPRESS)
@@ -289,6 +377,8 @@ def main() -> int:
             f" {row['peak_gb']:>8.2f} {row['sent']:>9,}",
             flush=True,
         )
+        if args.stages:
+            _print_stages(row)
     if "100k" not in measured:
         return 0
     for label in args.reference_rows.split(","):
@@ -304,6 +394,20 @@ def main() -> int:
         if label == "100k" and not _same_outcomes(args):
             return 1
     return 0
+
+
+def _print_stages(row: dict[str, Any]) -> None:
+    stages = row["stages"]
+    total = sum(cpu for _, _, cpu in stages) or 1.0
+    print(
+        f"{'':>6} {'wall s':>9} {'CPU s':>10} {'of CPU':>8}  statement (and what runs after it until the next)"
+    )
+    for label, wall, cpu in stages:
+        print(f"{'':>6} {wall:>9.2f} {cpu:>10.2f} {cpu / total:>8.0%}  {label}")
+    print(
+        f"{'':>6} {sum(w for _, w, _ in stages):>9.2f} {total:>10.2f} {'':>8}  from the first statement on",
+        flush=True,
+    )
 
 
 def _same_outcomes(args: argparse.Namespace) -> bool:
