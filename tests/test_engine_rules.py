@@ -90,8 +90,9 @@ def decide(
     settings: Settings | None = None,
     events: pl.DataFrame | None = None,
     history: pl.DataFrame | None = None,
+    columns: list[str] = COLUMNS,
 ) -> pl.DataFrame:
-    """Run both engines; they must agree; return the decided columns."""
+    """Run both engines; they must agree; return ``columns`` (by default the decided ones)."""
     batch = tmp_path / "batch.jsonl"
     batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
     inputs = EngineInputs(
@@ -111,7 +112,7 @@ def decide(
     _, reference = run_engine(batch, inputs, at=None, engine="reference")
     _, duck = run_engine(batch, inputs, at=None, engine="duck")
     assert_frame_equal(duck.outcomes, reference.outcomes)
-    return reference.outcomes.select(COLUMNS)
+    return reference.outcomes.select(columns)
 
 
 def expect(*rows: tuple[Any, ...]) -> pl.DataFrame:
@@ -622,6 +623,37 @@ def test_rules_12_and_13_windows_at_sub_second_edges(tmp_path: Path) -> None:
         (2, "sent", None),
         (3, "not_reeligible", "this campaign was delivered to the user within min_gap 1d"),
         (4, "sent", None),
+    ]
+
+
+def test_goal_window_is_open_at_the_trigger_and_closed_at_its_end_in_calendar_months(tmp_path: Path) -> None:
+    """A goal event converts a row when it falls in (received_at, received_at + within]: not at the trigger's
+    own instant, but at the window's last one; a month is a calendar month, so 30 January plus one month is 28
+    February (clamped), not 1 March. Only the random scenarios caught either edge moved before this test."""
+    moment = "2026-01-30T10:00:00Z"
+    events = pl.DataFrame(
+        {
+            "identity": ["u1", "u2", "u3", "u4"],
+            "event": ["Charged"] * 4,
+            "ts": [
+                t(moment),  # at the trigger: outside
+                t("2026-02-28T10:00:00Z"),  # the window's last instant: inside
+                t("2026-02-28T10:00:00.000001Z"),  # a microsecond after it: outside
+                t("2026-03-01T09:00:00Z"),  # inside 30 days, outside the calendar month
+            ],
+        },
+        schema={"identity": pl.String, "event": pl.String, "ts": UTC_TS},
+    )
+    lines = [request({"identity": [user]}, when=moment) for user in ("u1", "u2", "u3", "u4")]
+    goal = {"event": "Charged", "within": "1mo"}
+    got = decide(
+        tmp_path, [campaign(goal=goal)], lines, events=events, columns=["identity", "status", "converted"]
+    )
+    assert got.rows() == [
+        ("u1", "sent", False),
+        ("u2", "sent", True),
+        ("u3", "sent", False),
+        ("u4", "sent", False),
     ]
 
 
