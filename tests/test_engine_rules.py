@@ -299,6 +299,27 @@ def test_rule_8_targeting_cap_counts_history_and_keeps_allotted_users(tmp_path: 
     )
 
 
+def test_rule_8_targeting_cap_allots_ties_in_request_then_recipient_order(tmp_path: Path) -> None:
+    """Users are allotted by trigger time, then request order, then recipient order: of three users triggered
+    at 06:00, the first line's user is allotted before the second line's two; the 05:00 user comes first of
+    all. A tie broken the other way passed every test but the differential."""
+    lines = [
+        request({"identity": ["u4"]}, when="2026-11-02T06:00:00Z"),
+        request({"identity": ["u1", "u3"]}, when="2026-11-02T06:00:00Z"),
+        request({"identity": ["u2"]}, when="2026-11-02T05:00:00Z"),
+    ]
+    got = decide(tmp_path, [campaign(targeting_cap=2)], lines)
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u4", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30"),
+            stopped(2, "u1", "target_capped", "targeting cap of 2 users reached"),
+            stopped(2, "u3", "target_capped", "targeting cap of 2 users reached", recipient=1),
+            sent(3, "u2", "2026-11-02T05:00:00Z", "2026-11-02T00:00:00-05:00"),
+        ),
+    )
+
+
 def test_rule_9_render_error_and_abort(tmp_path: Path) -> None:
     aborting = campaign(
         "501",
