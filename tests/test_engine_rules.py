@@ -412,6 +412,23 @@ def test_rule_11_expired(tmp_path: Path) -> None:
     assert got.select("status", "reason").rows() == [("expired", "delivery time is at or after schedule.end")]
 
 
+def test_rule_11_edges_a_delivery_at_schedule_end_expires_one_delayed_by_exactly_max_delay_does_not(
+    tmp_path: Path,
+) -> None:
+    """A row held from 21:30 to 09:00 IST waits exactly 11 h 30 min (690 minutes): expired when the schedule
+    ends at that instant (``delivery_at >= schedule.end``), sent under a max_delay of 690 minutes
+    (``delivery_at - received_at > max_delay``). Moving either edge passed the other tests."""
+    dnd = {"start": "21:00", "end": "09:00"}
+    lines = [request({"identity": ["u1"]}, when="2026-11-02T16:00:00Z")]
+    ending = campaign(delivery={"dnd": dnd}, schedule={"end": "2026-11-03T03:30:00+00:00"})
+    waiting = campaign(delivery={"dnd": dnd, "max_delay": "690m"})
+    held = ("2026-11-03T03:30:00Z", "2026-11-03T09:00:00+05:30")
+    assert decide(tmp_path, [ending], lines).select("status", "reason", "delivery_at").rows() == [
+        ("expired", "delivery time is at or after schedule.end", t(held[0]))
+    ]
+    assert_frame_equal(decide(tmp_path, [waiting], lines), expect(sent(1, "u1", *held, delayed=True)))
+
+
 def test_rule_12_not_reeligible_within_min_gap(tmp_path: Path) -> None:
     history = pl.DataFrame(
         {
