@@ -256,8 +256,8 @@ class _StageClock:
 
 
 def _trace_duck(clock: _StageClock) -> None:
-    """Make the DuckDB engine's connection report every statement to ``clock`` (the engine's modules run
-    statements on the connection itself, not only through its tracer)."""
+    """Make the DuckDB engine's connection report every statement to ``clock``: the connection is the one
+    place every statement of a run passes through (the engine's stage modules each run theirs on it)."""
     from triggerlab.engine import duck
 
     names = vars(duck)  # the engine's own name for the connect it imported

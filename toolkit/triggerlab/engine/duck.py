@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,8 +44,6 @@ from triggerlab.triggers import TO_KINDS
 
 __all__ = ["run_duck"]
 
-Tracer = Callable[[str], None]
-
 
 class DuckEngine:
     def __init__(
@@ -55,7 +52,6 @@ class DuckEngine:
         *,
         threads: int | None = None,
         memory_limit: str | None = None,
-        tracer: Tracer | None = None,
     ) -> None:
         self.inputs = inputs
         self.con = connect(threads=threads)
@@ -65,7 +61,6 @@ class DuckEngine:
         if memory_limit is not None:
             # past the limit DuckDB spills to its temp directory instead of growing
             self.con.execute("SET memory_limit = $limit", {"limit": memory_limit})
-        self.tracer = tracer
         #: every zone a row can be in: the valid zones of the profiles, and the workspace's
         self.zones = {inputs.settings.timezone}
         if "timezone" in inputs.profiles.columns:
@@ -127,13 +122,9 @@ class DuckEngine:
         return list(self._filters)
 
     def sql(self, statement: str, params: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
-        if self.tracer is not None:
-            self.tracer(statement)
         return self.con.execute(statement, params or {})
 
     def frame(self, query: str, params: dict[str, object] | None = None) -> pl.DataFrame:
-        if self.tracer is not None:
-            self.tracer(query)
         frame: pl.DataFrame = self.con.sql(query, params=params or {}).pl()
         return frame
 
@@ -556,13 +547,12 @@ def run_duck(
     progress: bool = False,
     threads: int | None = None,
     memory_limit: str | None = None,
-    tracer: Tracer | None = None,
 ) -> tuple[int, EngineOutput]:
     """Decide every row of a batch with DuckDB; returns (requests, output).
 
     ``memory_limit`` (DuckDB's setting, like ``"4GB"``) bounds DuckDB's own memory; it spills past it.
     """
-    engine = DuckEngine(inputs, threads=threads, memory_limit=memory_limit, tracer=tracer)
+    engine = DuckEngine(inputs, threads=threads, memory_limit=memory_limit)
     try:
         requests = load_targets(engine.con, source, inputs.settings, at, payloads=engine.payloads)
         engine.rows()
