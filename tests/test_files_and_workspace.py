@@ -158,6 +158,25 @@ def test_cli_usage_and_input_errors_exit_2_with_one_line(
     assert "no workspace here yet" in capsys.readouterr().err
 
 
+def test_cli_a_long_wrong_value_is_cut_and_a_directory_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a file that is one long text, not a mapping: the message shows its first 120 characters and its length
+    text = tmp_path / "prose.yaml"
+    text.write_text("word " * 300)
+    assert main(["schema", "payload", str(text)]) == 2
+    shown = '"' + ("word " * 24)[:119]
+    assert capsys.readouterr().err == (
+        f"{text}: must be a mapping of fields (got {shown}... (1,501 characters))\n"
+    )
+    # a directory given where a file is expected: said so, not "not found"
+    args = ["simulate", str(CAMPAIGNS[0]), "--profiles", str(SAMPLE / "profiles.csv")]
+    assert main([*args, "--triggers", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"triggerlab: trigger batch is a directory, not a file: {tmp_path} (give the file itself)\n"
+    )
+
+
 def test_cli_publish_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     draft, ws = _draft(tmp_path), str(tmp_path / "ws.duckdb")
     assert main(["publish", str(draft), "--workspace", ws]) == 0

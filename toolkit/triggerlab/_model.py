@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
-__all__ = ["Model", "broken", "show"]
+__all__ = ["SHOWN", "Model", "broken", "show"]
 
 
 class Model(BaseModel):
@@ -17,14 +17,23 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
 
+#: the longest value ``show`` writes whole; a longer one (a whole file read as one text) is cut
+SHOWN = 120
+
+
 def show(value: Any) -> str:
-    """A value as the user wrote it, for ``(got ...)``: JSON text, dates and times in ISO form."""
+    """A value as the user wrote it, for ``(got ...)``: JSON text, dates and times in ISO form, cut after
+    ``SHOWN`` characters with its full length (a message stays one readable line)."""
     if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
+        text = str(value.isoformat())
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            text = repr(value)
+    if len(text) <= SHOWN:
+        return text
+    return f"{text[:SHOWN]}... ({len(text):,} characters)"
 
 
 def broken(message: str) -> NoReturn:

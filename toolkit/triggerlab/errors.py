@@ -19,6 +19,7 @@ A message says what is wrong, the rule and the value given, and where it can, wh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = [
     "CampaignError",
@@ -32,6 +33,7 @@ __all__ = [
     "TemplateSyntaxError",
     "TransportError",
     "TriggerlabError",
+    "input_file",
 ]
 
 
@@ -153,3 +155,16 @@ class DeliveryRejected(SendError):  # noqa: N818 (the name STYLE.md gives it)
     def __init__(self, message: str, *, status_code: int | None = None, **where: str | int | None) -> None:
         super().__init__(message, **where)  # type: ignore[arg-type]
         self.status_code = status_code
+
+
+def input_file(source: str | Path, what: str) -> Path:
+    """``source`` as a path to a file the user gave as ``what`` (``trigger batch``, ``profiles table``), or an
+    :class:`InputError` saying why it cannot be read as one: missing, a directory, or not a regular file."""
+    path = Path(source)
+    if path.is_file():
+        return path
+    if not path.exists():
+        raise InputError(f"{what} not found: {path}")
+    if path.is_dir():
+        raise InputError(f"{what} is a directory, not a file: {path} (give the file itself)")
+    raise InputError(f"{what} is not a regular file: {path}")

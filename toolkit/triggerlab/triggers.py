@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from triggerlab.errors import InputError
+from triggerlab.errors import InputError, input_file
 from triggerlab.settings import Settings
 
 __all__ = [
@@ -195,9 +195,7 @@ def load_triggers(source: str | Path | pl.DataFrame, *, at: datetime | None = No
     at = None if at is None else parse_received_at(at)
     if isinstance(source, pl.DataFrame):
         return list(_table_lines(source, at))
-    path = Path(source)
-    if not path.is_file():
-        raise InputError(f"trigger batch not found: {path}")
+    path = input_file(source, "trigger batch")
     if path.suffix.lower() in (".parquet", ".csv"):
         return list(_table_lines(read_trigger_table(path), at))
     try:

@@ -22,7 +22,7 @@ import polars as pl
 
 from triggerlab.engine.duck_triggers_fast import PAIR_STRIDE, fast_targets
 from triggerlab.engine.values import WHITESPACE
-from triggerlab.errors import InputError
+from triggerlab.errors import InputError, input_file
 from triggerlab.settings import Settings
 from triggerlab.triggers import REASONS, TO_KINDS, read_trigger_table
 
@@ -308,9 +308,7 @@ def _open(con: duckdb.DuckDBPyConnection, source: str | Path | pl.DataFrame) -> 
     if isinstance(source, pl.DataFrame):
         _open_table(con, source)
         return source
-    path = Path(source)
-    if not path.is_file():
-        raise InputError(f"trigger batch not found: {path}")
+    path = input_file(source, "trigger batch")
     if path.suffix.lower() == ".parquet":
         _open_table(con, path)
         return path

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from triggerlab.errors import InputError
+from triggerlab.errors import InputError, input_file
 from triggerlab.triggers import parse_received_at
 
 __all__ = ["TableSource", "load_events", "load_history", "load_profiles", "read_table"]
@@ -28,9 +28,7 @@ def read_table(source: TableSource, what: str) -> pl.DataFrame:
     if hasattr(source, "pl") and not isinstance(source, str | Path):
         frame: pl.DataFrame = source.pl()
         return frame
-    path = Path(source)
-    if not path.is_file():
-        raise InputError(f"{what} table not found: {path}")
+    path = input_file(source, f"{what} table")
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
