@@ -23,11 +23,16 @@ from typing import Any
 class Received:
     method: str
     path: str
-    headers: dict[str, str]  # lower-case names
+    headers: dict[str, str]  # lower-case names (the last line of a repeated name)
     body: bytes
+    lines: tuple[tuple[str, str], ...] = ()  # every header line as sent: (name as spelled, value)
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+    def values(self, name: str) -> list[str]:
+        """Every value sent under ``name``, however its lines spell it."""
+        return [value for spelled, value in self.lines if spelled.lower() == name.lower()]
 
 
 @dataclass(frozen=True)
@@ -116,13 +121,14 @@ class HttpReceiver:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 method, path, _ = lines[0].split(" ", 2)
-                headers = {}
+                headers, sent = {}, []
                 for line in lines[1:]:
                     if line:
                         name, _, value = line.partition(":")
                         headers[name.strip().lower()] = value.strip()
+                        sent.append((name.strip(), value.strip()))
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                received = Received(method, path, headers, body)
+                received = Received(method, path, headers, body, tuple(sent))
                 self.requests.append(received)
                 self.in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self.in_flight)

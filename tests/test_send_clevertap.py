@@ -8,7 +8,14 @@ import json
 import pytest
 
 from tests.send_receivers import Answer, HttpReceiver, Received
-from triggerlab.delivery import CleverTapTransport, DeliveryLog, RetryPolicy, clevertap_calls, deliver
+from triggerlab.delivery import (
+    CleverTapTransport,
+    DeliveryLog,
+    RetryPolicy,
+    clevertap_calls,
+    deliver,
+    idempotency_key,
+)
 from triggerlab.errors import InputError, SendError
 
 FAST = RetryPolicy(max_attempts=4, base=0.01, cap=0.05)
@@ -207,3 +214,51 @@ def test_regions() -> None:
     assert CleverTapTransport().base_url == "https://eu1.api.clevertap.com"
     with pytest.raises(InputError, match="unknown CleverTap region 'xx1'"):
         CleverTapTransport(region="xx1")
+
+
+def test_only_calls_to_2_need_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLEVERTAP_TOKEN")
+    one = clevertap_calls("1", {"to": {"identity": ["a"]}, "campaign_id": "1"})
+    two = clevertap_calls("2", {"to": {"identity": ["b"]}, "campaign_id_list": ["1", "2"]})
+    log = DeliveryLog.memory()
+    with HttpReceiver(lambda _: Answer(200, b'{"status": "success"}')) as r:
+        transport = CleverTapTransport(base_url=r.url)
+        with pytest.raises(SendError, match=r"CLEVERTAP_TOKEN is not set \(/2/ calls need the token\)"):
+            asyncio.run(deliver(one + two, transport, log=log, concurrency=1, retry=FAST))
+    [got] = r.requests
+    assert got.path == "/1/send/externaltrigger.json"
+    assert "x-clevertap-token" not in got.headers
+    rows = log.con.execute("SELECT campaign_id, state FROM deliveries ORDER BY campaign_id").fetchall()
+    assert rows == [("1", "sent"), ("1,2", "pending")]
+
+
+def test_a_repeated_element_is_forwarded_twice_under_keys_of_its_position() -> None:
+    element = {"to": {"identity": ["a"]}, "campaign_id": "1", "ExternalTrigger": {"n": "1"}}
+    calls = clevertap_calls("r9", {"d": [element, element]})
+    assert [m.key for m in calls] == [
+        idempotency_key("1", "r9", 0, "identity:a"),
+        idempotency_key("1", "r9", 1, "identity:a"),
+    ]
+    api = CleverTapApi()
+    log = DeliveryLog.memory()
+    with HttpReceiver(api) as r:
+        summary = asyncio.run(deliver(calls, CleverTapTransport(base_url=r.url), log=log, retry=FAST))
+    assert (summary.sent, summary.duplicates) == (2, 0)
+    assert api.accepted == [("/1/send/externaltrigger.json", element)] * 2
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"<html>maintenance</html>", "CleverTap answered status fail: <html>maintenance</html>"),
+        (b'{"processed": 1}', "CleverTap answered status fail: {'processed': 1}"),
+    ],
+)
+def test_a_200_that_does_not_say_success_is_not_sent(body: bytes, reason: str) -> None:
+    calls = clevertap_calls("1", {"to": {"identity": ["a"]}, "campaign_id": "1"})
+    log = DeliveryLog.memory()
+    with HttpReceiver(lambda _: Answer(200, body)) as r:
+        asyncio.run(deliver(calls, CleverTapTransport(base_url=r.url), log=log, retry=FAST))
+    assert len(r.requests) == 1
+    rows = log.con.execute("SELECT state, attempts, response_code, reason FROM deliveries").fetchall()
+    assert rows == [("dead", 1, 200, reason)]

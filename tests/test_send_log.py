@@ -216,3 +216,32 @@ def test_a_dry_run_reads_the_workspace_log_and_never_writes_it(workspace_with_a_
     assert (summary.sent, summary.already_sent) == (1, 1)
     with Workspace(path) as ws:
         assert DeliveryLog(ws.con).counts() == {"pending": 0, "sent": 1, "failed": 0, "dead": 0}
+
+
+def test_history_holds_only_acknowledged_messages() -> None:
+    log = DeliveryLog.memory()
+    transport = Scripted({"a": ["ok"], "b": ["reject"], "c": ["retry", "retry"], "d": ["config"]})
+    messages = [message(n, who) for n, who in enumerate("abcd")]
+    with pytest.raises(SendError, match="credentials refused"):
+        asyncio.run(deliver(messages, transport, log=log, retry=FAST, concurrency=1))
+    assert [(r[0], r[1]) for r in rows(log)] == [
+        ("a", "sent"),
+        ("b", "dead"),
+        ("c", "failed"),
+        ("d", "pending"),
+    ]
+    assert log.history().select("identity", "channel", "campaign_id").rows() == [("a", "webhook", "42")]
+
+
+def test_a_resumed_run_sends_what_was_left_pending() -> None:
+    log = DeliveryLog.memory()
+    stopped = Scripted({"a": ["config"], "b": []})
+    with pytest.raises(SendError, match="credentials refused"):
+        asyncio.run(deliver([message(1, "a"), message(2, "b")], stopped, log=log, concurrency=1, retry=FAST))
+    again = Scripted({"a": ["ok"], "b": ["ok"]})
+    summary = asyncio.run(
+        deliver([message(1, "a"), message(2, "b")], again, log=log, concurrency=1, retry=FAST)
+    )
+    assert again.calls == ["a", "b"]
+    assert (summary.sent, summary.already_sent) == (2, 0)
+    assert rows(log) == [("a", "sent", 1, 202, None), ("b", "sent", 1, 202, None)]

@@ -210,3 +210,55 @@ def test_email_goes_to_the_profile_address(tmp_path: Path) -> None:
     with Workspace(tmp_path / "ws.duckdb") as ws:
         dead = ws.con.execute("SELECT identity, reason FROM deliveries WHERE state = 'dead'").fetchall()
     assert dead == [("u19", "no e-mail address for this recipient")]
+
+
+def test_a_dry_run_never_uses_a_live_transport_it_is_given(tmp_path: Path) -> None:
+    triggers = batch(tmp_path / "t.jsonl", "1750575723", datetime(2026, 11, 20, 8, 0, tzinfo=UTC))
+    workspace = tmp_path / "ws.duckdb"
+    with HttpReceiver() as r:
+        summary = send(
+            webhook_campaign(r.url),
+            triggers=triggers,
+            via="webhook",
+            profiles=PROFILES,
+            workspace=workspace,
+            transport=WebhookTransport(allow_networks=LOOPBACK),
+            progress=False,
+        )
+    assert r.requests == []
+    assert (summary.dry_run, summary.sent) == (True, 14)
+    assert not workspace.exists()
+
+
+def test_a_message_due_exactly_now_goes_out(tmp_path: Path) -> None:
+    received = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    triggers = batch(tmp_path / "t.jsonl", "1750575723", received)
+    summary = send(
+        webhook_campaign("https://crm.example"),
+        triggers=triggers,
+        via="webhook",
+        profiles=PROFILES,
+        workspace=tmp_path / "ws.duckdb",
+        now=received,
+        progress=False,
+    )
+    assert (summary.sent, summary.deferred) == (14, 0)
+
+
+def test_the_address_column_option_picks_the_addresses(tmp_path: Path) -> None:
+    triggers = batch(tmp_path / "t.jsonl", "1695721550", datetime(2026, 11, 20, 8, 0, tzinfo=UTC))
+    profiles = PROFILES.with_columns(work_email=pl.col("identity") + "@work.test")
+    dry = DryRunTransport()
+    send(
+        load_campaign(SAMPLE / "campaigns" / "order_confirmation.yaml"),
+        triggers=triggers,
+        via="smtp",
+        profiles=profiles,
+        workspace=tmp_path / "ws.duckdb",
+        address_column="work_email",
+        transport=dry,
+        progress=False,
+    )
+    assert sorted((m.identity, m.to) for m in dry.messages) == sorted(
+        (f"u{i}", f"u{i}@work.test") for i in range(20)
+    )

@@ -237,3 +237,21 @@ def test_fcm_unregistered_token_is_dead_and_a_bad_access_token_stops_the_run(
         transport = FcmTransport(project_id="p", base_url=r.url)
         with pytest.raises(SendError, match="FCM refused the credentials: HTTP 401"):
             asyncio.run(deliver([outgoing("push", 3, "tok", fields)], transport, log=DeliveryLog.memory()))
+
+
+def test_provider_requests_are_declared_json_and_carry_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHATSAPP_TOKEN", "wa-token")
+    monkeypatch.setenv("FCM_ACCESS_TOKEN", "fcm-token")
+    wa = outgoing("whatsapp", 1, "919876543210", {"template": "hello_world"})
+    push = outgoing("push", 2, "device-token-abc", {"title": "t", "body": "b"})
+    log = DeliveryLog.memory()
+    with HttpReceiver(lambda _: Answer(200, b"{}")) as r:
+        whatsapp = WhatsAppTransport(phone_number_id="1", base_url=r.url)
+        fcm = FcmTransport(project_id="p", base_url=r.url)
+        asyncio.run(deliver([wa], whatsapp, log=log, retry=FAST))
+        asyncio.run(deliver([push], fcm, log=log, retry=FAST))
+    assert [(q.path, q.headers["content-type"], q.headers["idempotency-key"]) for q in r.requests] == [
+        ("/1/messages", "application/json", wa.key),
+        ("/v1/projects/p/messages:send", "application/json", push.key),
+    ]
+    assert log.counts()["sent"] == 2

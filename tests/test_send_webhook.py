@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import random
+import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -236,6 +238,9 @@ def test_non_http_targets_are_refused() -> None:
     ("headers", "reason"),
     [
         ({"X-Note": "a\r\nX-Injected: 1"}, "header X-Note holds CR, LF or NUL (header injection refused)"),
+        ({"X-Note": "a\0b"}, "header X-Note holds CR, LF or NUL (header injection refused)"),
+        ({"X-Note": "a\x01b"}, "header X-Note holds the control character '\\x01' (refused)"),
+        ({"X-Note": "a\x7fb"}, "header X-Note holds the control character '\\x7f' (refused)"),
         (
             {"X-Bad\nName": "v"},
             "header name 'X-Bad\\nName' is not a valid HTTP token (header injection refused)",
@@ -280,3 +285,160 @@ def test_the_rate_limit_spaces_attempts_evenly() -> None:
     seen = asyncio.run(starts())
     # Slots are 5 ms apart; a late wake-up may shorten one gap, never the span (1 ms of timer slack).
     assert seen[-1] - seen[0] >= 19 * 0.005 - 0.001
+
+
+@pytest.mark.parametrize("spelling", ["Content-Type", "content-type", "CONTENT-TYPE"])
+def test_a_rendered_content_type_is_kept(spelling: str) -> None:
+    log = DeliveryLog.memory()
+    with HttpReceiver() as r:
+        m = message(1, f"{r.url}/hook", headers={spelling: "application/vnd.crm+json"})
+        run([m], WebhookTransport(allow_networks=LOOPBACK), log)
+    [got] = r.requests
+    assert got.values("content-type") == ["application/vnd.crm+json"]
+    assert got.body == b'{"n": 1}'
+    assert states(log) == [("user-1", "sent", 1, 200, None)]
+
+
+def test_a_rendered_idempotency_key_gives_way_to_the_senders() -> None:
+    log = DeliveryLog.memory()
+    with HttpReceiver() as r:
+        m = message(1, f"{r.url}/hook", headers={"idempotency-key": "from-the-template"})
+        run([m], WebhookTransport(allow_networks=LOOPBACK), log)
+    [got] = r.requests
+    assert got.values("idempotency-key") == [m.key]
+
+
+def test_a_header_refused_ends_its_message_and_the_run_goes_on() -> None:
+    log = DeliveryLog.memory()
+    with HttpReceiver() as r:
+        messages = [message(1, f"{r.url}/hook", headers={"X-Note": "a\x01b"}), message(2, f"{r.url}/hook")]
+        run(messages, WebhookTransport(allow_networks=LOOPBACK), log)
+    assert [got.body for got in r.requests] == [b'{"n": 2}']
+    assert states(log) == [
+        ("user-1", "dead", 1, None, "header X-Note holds the control character '\\x01' (refused)"),
+        ("user-2", "sent", 1, 200, None),
+    ]
+
+
+def test_the_retry_after_of_a_429_reaches_the_retry_policy() -> None:
+    waits: list[tuple[int, float | None]] = []
+
+    class Recorded(RetryPolicy):
+        def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+            waits.append((attempt, retry_after))
+            return super().delay(attempt, retry_after, rng)
+
+    answers = [
+        Answer(429, b'{"error": "slow down"}', headers={"Retry-After": "7"}),
+        Answer(503, b'{"error": "busy"}'),
+        Answer(200),
+    ]
+    log = DeliveryLog.memory()
+    # max_retry_after=0 keeps the test fast: the policy is told 7 s and waits only its own back-off
+    policy = Recorded(max_attempts=3, base=0.01, cap=0.05, max_retry_after=0.0)
+    with HttpReceiver(lambda _: answers.pop(0)) as r:
+        asyncio.run(
+            deliver(
+                [message(1, f"{r.url}/hook")],
+                WebhookTransport(allow_networks=LOOPBACK),
+                log=log,
+                retry=policy,
+            )
+        )
+    assert waits == [(1, 7.0), (2, None)]
+    assert len(r.requests) == 3
+    assert states(log) == [("user-1", "sent", 3, 200, None)]
+
+
+@pytest.mark.usefixtures("oauth_env")
+def test_oauth_token_is_refreshed_within_30_seconds_of_its_expiry() -> None:
+    server = OAuthServer(expires_in=20)  # valid for 20 s more: inside the margin, so never reused
+    with HttpReceiver(server) as r:
+        messages = [message(n, f"{r.url}/hook", auth=oauth_fields(r.url)) for n in range(3)]
+        run(messages, WebhookTransport(allow_networks=LOOPBACK), DeliveryLog.memory(), concurrency=1)
+    assert len(server.token_requests) == 3
+    hooks = [q.headers["authorization"] for q in r.requests if q.path == "/hook"]
+    assert hooks == ["Bearer tok-1", "Bearer tok-2", "Bearer tok-3"]
+
+
+@pytest.mark.usefixtures("oauth_env")
+def test_the_oauth_token_url_is_guarded_like_the_target() -> None:
+    log = DeliveryLog.memory()
+    with HttpReceiver() as r:
+        # the hook's address is allowed; the token endpoint's (another loopback address) is not
+        auth = oauth_fields(r.url) | {"token_url": "http://127.0.0.2:9/token"}
+        run([message(1, f"{r.url}/hook", auth=auth)], WebhookTransport(allow_networks=["127.0.0.1/32"]), log)
+    assert r.requests == []
+    assert states(log) == [
+        (
+            "user-1",
+            "dead",
+            1,
+            None,
+            "target host 127.0.0.2 resolves to 127.0.0.2, a private/loopback/link-local address; "
+            "allow its network explicitly to send there",
+        )
+    ]
+
+
+def test_proxy_settings_from_the_environment_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    log = DeliveryLog.memory()
+    with HttpReceiver() as proxy, HttpReceiver() as r:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.setenv(name, proxy.url)
+        run([message(1, f"{r.url}/hook")], WebhookTransport(allow_networks=LOOPBACK), log)
+    assert proxy.requests == []
+    assert [q.path for q in r.requests] == ["/hook"]
+    assert states(log) == [("user-1", "sent", 1, 200, None)]
+
+
+def test_acknowledgements_are_committed_while_the_run_goes_on() -> None:
+    """The crash window: an acknowledged message is logged sent within about ``flush_interval``, long before
+    a batch fills up or the run ends. The receiver holds the second request until the log shows the first
+    one sent (or 20 s pass)."""
+    log = DeliveryLog.memory()
+    reader = log.con.cursor()
+    seen_before_second: list[list[tuple[object, ...]]] = []
+
+    async def hold_until_logged(req: Received) -> Answer:
+        if req.json()["n"] == 2:
+            found: list[tuple[object, ...]] = []
+            for _ in range(2000):
+                found = reader.execute("SELECT identity FROM deliveries WHERE state = 'sent'").fetchall()
+                if found:
+                    break
+                await asyncio.sleep(0.01)
+            seen_before_second.append(found)
+        return Answer(200)
+
+    with HttpReceiver(hold_until_logged) as r:
+        messages = [message(n, f"{r.url}/hook") for n in (1, 2)]
+        transport = WebhookTransport(timeout=60.0, allow_networks=LOOPBACK)
+        run(messages, transport, log, concurrency=1, batch_size=500, flush_interval=0.05)
+    reader.close()
+    assert seen_before_second == [[("user-1",)]]
+    assert states(log) == [("user-1", "sent", 1, 200, None), ("user-2", "sent", 1, 200, None)]
+
+
+def test_the_loop_paces_attempts_at_the_rate() -> None:
+    arrivals: list[float] = []
+
+    def stamp(_: Received) -> Answer:
+        arrivals.append(time.monotonic())
+        return Answer(200)
+
+    with HttpReceiver(stamp) as r:
+        messages = [message(n, f"{r.url}/hook") for n in range(5)]
+        run(
+            messages,
+            WebhookTransport(allow_networks=LOOPBACK),
+            DeliveryLog.memory(),
+            concurrency=5,
+            rate=10.0,
+        )
+    # Starts are 100 ms apart, so the last request comes 400 ms after the first; a lower bound only, with
+    # half of it left as slack for the first request's connection.
+    assert len(arrivals) == 5
+    assert arrivals[-1] - arrivals[0] >= 0.2

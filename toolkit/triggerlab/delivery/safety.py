@@ -27,12 +27,21 @@ _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+#: what RFC 9110 does not allow in a field value: control characters other than horizontal tab (CR, LF and
+#: NUL among them: header injection), and DEL
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def check_header(name: str, value: str) -> None:
-    """Refuse a header whose name is not an HTTP token or whose value holds CR, LF or NUL."""
+    """Refuse a header whose name is not an HTTP token or whose value holds a control character (CR, LF,
+    NUL or any other but tab): the message is refused, not sent, and the run goes on."""
     if not _TOKEN.match(name):
         raise DeliveryRejected(f"header name {name!r} is not a valid HTTP token (header injection refused)")
-    if any(c in value for c in "\r\n\0"):
-        raise DeliveryRejected(f"header {name} holds CR, LF or NUL (header injection refused)")
+    found = _CONTROL.search(value)
+    if found is not None:
+        if found.group() in "\r\n\0":
+            raise DeliveryRejected(f"header {name} holds CR, LF or NUL (header injection refused)")
+        raise DeliveryRejected(f"header {name} holds the control character {found.group()!r} (refused)")
 
 
 def _restricted(address: _Address) -> bool:

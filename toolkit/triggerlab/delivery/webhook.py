@@ -132,9 +132,12 @@ class WebhookTransport(HttpTransport):
             check_header(name, value)
         await self.guard.check(url)
         body = fields.get("body")
+        # header names are case-insensitive: the sender's key replaces a rendered one however it is spelled,
+        # and a rendered content type is kept however it is spelled
+        headers = {k: v for k, v in headers.items() if k.lower() != "idempotency-key"}
         headers["Idempotency-Key"] = message.key
-        if body is not None:
-            headers.setdefault("Content-Type", _CONTENT_TYPES[str(fields.get("content_type") or "json")])
+        if body is not None and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = _CONTENT_TYPES[str(fields.get("content_type") or "json")]
         auth = self._auth(fields)
         credential = await self._authorization(auth)
         response = await self._send(
