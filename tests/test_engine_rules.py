@@ -171,6 +171,50 @@ def test_rule_1_invalid_request(tmp_path: Path) -> None:
     )
 
 
+def test_rule_1_ids_in_order_once_d_lists_bare_to_values_empty_ids_and_payload_bytes(tmp_path: Path) -> None:
+    def envelope(body: Any) -> str:  # no id: the request id is the line number
+        return json.dumps({"received_at": "2026-11-02T06:00:00Z", "body": body})
+
+    one = {"to": {"identity": ["u1"]}}
+    # {"what":"ééééé"} is 21 bytes as compact JSON (16 characters): at the limit; one more é is over it
+    at_limit, over = {"what": "é" * 5}, {"what": "é" * 6}
+    lines = [
+        envelope({"campaign_id": "500", "campaign_id_list": ["501", "500", 501], **one}),
+        envelope({"d": [{"campaign_id": "500", "campaign_id_list": ["501", 500], **one}]}),
+        envelope({"d": [{"campaign_id": "500", "to": {"identity": ["u2"], "email": []}}]}),
+        envelope({"d": []}),
+        envelope({"campaign_id": "500", "to": {"identity": "u1"}}),
+        envelope({"campaign_id_list": ["", "500"], **one}),
+        envelope({"campaign_id": "500", **one, "ExternalTrigger": at_limit}),
+        envelope({"d": [{"campaign_id": "500", **one, "ExternalTrigger": at_limit}]}),
+        envelope({"d": [{"campaign_id": "500", **one, "ExternalTrigger": over}]}),
+        envelope({"campaign_id": "500", "to": {}}),
+    ]
+    got = decide(
+        tmp_path,
+        [campaign("500"), campaign("501")],
+        lines,
+        settings=Settings(timezone="Asia/Kolkata", max_payload_bytes=21),
+        columns=["request_id", "line", "recipient", "campaign_id", "identity", "status", "reason"],
+    )
+    bad_id = "a campaign id must be a non-empty string or an integer"
+    assert got.rows() == [
+        ("1", 1, 0, "500", "u1", "sent", None),
+        ("1", 1, 1, "501", "u1", "sent", None),
+        ("2", 2, 0, "500", "u1", "sent", None),
+        ("2", 2, 1, "501", "u1", "sent", None),
+        ("3", 3, 0, "500", "u2", "sent", None),
+        ("4", 4, 0, None, None, "invalid_request", "d must be a non-empty list of requests"),
+        ("5", 5, 0, "500", "u1", "invalid_request", "each identity kind in to must be a list of strings"),
+        ("6", 6, 0, "", "u1", "invalid_request", bad_id),
+        ("6", 6, 1, "500", "u1", "invalid_request", bad_id),
+        ("7", 7, 0, "500", "u1", "sent", None),
+        ("8", 8, 0, "500", "u1", "sent", None),
+        ("9", 9, 0, "500", "u1", "invalid_request", "ExternalTrigger is larger than max_payload_bytes"),
+        ("10", 10, 0, None, None, "invalid_request", "to has no identity value"),
+    ]
+
+
 def test_rule_2_unknown_campaign_and_4_unknown_user(tmp_path: Path) -> None:
     lines = [request({"identity": ["u1"]}, cid="999"), request({"identity": ["nobody", "u1"]})]
     got = decide(tmp_path, [campaign()], lines)

@@ -43,6 +43,20 @@ def test_worked_example_minimum_detectable_effect() -> None:
     assert WORKED.mde == pytest.approx(0.037587207028462489899, abs=1e-12)
 
 
+def test_groups_of_different_sizes_each_weigh_their_own_rate() -> None:
+    # 30 of 100 test users, 20 of 400 control users:
+    #   Wald SE = sqrt(.3 * .7 / 100 + .05 * .95 / 400) = sqrt(.00221875)
+    #   pooled  = 50 / 500 = .1; SE = sqrt(.1 * .9 * (1/100 + 1/400)) = sqrt(.001125)
+    #   MDE     = (1.959964 + .841621) * sqrt(.05 * .95 * (1/100 + 1/400))
+    result = two_proportions(30, 100, 20, 400)
+    assert result.uplift_abs == pytest.approx(0.25, abs=1e-12)
+    assert result.uplift_rel == pytest.approx(5.0, abs=1e-12)
+    se = math.sqrt(0.00221875)
+    assert result.ci95 == pytest.approx((0.25 - 1.959964 * se, 0.25 + 1.959964 * se), abs=1e-12)
+    assert result.p_value == pytest.approx(math.erfc(0.25 / math.sqrt(0.001125) / math.sqrt(2)), abs=1e-12)
+    assert result.mde == pytest.approx((1.959964 + 0.841621) * math.sqrt(0.05 * 0.95 * 0.0125), abs=1e-12)
+
+
 def test_rates_are_per_user_and_null_for_an_empty_group() -> None:
     assert rate(120, 1000) == 0.12
     assert rate(0, 0) is None

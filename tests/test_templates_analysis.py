@@ -81,6 +81,31 @@ def test_assign_aliases_indexes_brackets_and_unknown_variables() -> None:
     assert analysis.unknown_variables == ("nope",)
 
 
+def test_a_loop_else_branch_is_conditional_and_its_body_is_required_per_item() -> None:
+    source = "{% for i in ExternalTrigger.items %}{{ i.sku }}{% else %}{{ ExternalTrigger.note }}{% endfor %}"
+    assert [(u.path, u.kind, u.required) for u in analyze_template(source).uses] == [
+        ("ExternalTrigger.items", "loop", False),
+        ("ExternalTrigger.items.*.sku", "value", True),
+        ("ExternalTrigger.note", "value", False),
+    ]
+
+
+def test_forloop_and_tablerowloop_are_not_unknown_variables() -> None:
+    source = (
+        "{% for i in ExternalTrigger.items %}{{ forloop.index }}{% endfor %}"
+        "{% tablerow t in ExternalTrigger.tags %}{{ tablerowloop.col }}{% endtablerow %}{{ nope.x }}"
+    )
+    assert analyze_template(source).unknown_variables == ("nope",)
+
+
+def test_default_without_an_argument_is_a_default() -> None:
+    analysis = analyze_template("{{ ExternalTrigger.coupon | default }}")
+    assert [(u.path, u.has_default, u.default, u.required) for u in analysis.uses] == [
+        ("ExternalTrigger.coupon", True, "", False)
+    ]
+    assert paths("{{ ExternalTrigger.coupon | default }}") == [("ExternalTrigger.coupon", True)]
+
+
 def test_path_positions_are_line_and_column() -> None:
     analysis = analyze_template("Hi\n  {{ Profile.name }}")
     assert [(p.line, p.column) for p in analysis.paths] == [(2, 5)]
@@ -90,6 +115,14 @@ def test_campaign_paths_list_fields_and_defaults() -> None:
     found = {p.path: (p.fields, p.default) for p in analyze_campaign(load_campaign(ORDER)).paths}
     assert found["Profile.name"] == (("message.subject", "message.html", "message.text"), "there")
     assert found["ExternalTrigger.productDetails"] == (("message.html", "message.text"), None)
+
+
+def test_campaign_path_has_no_default_when_one_use_has_none() -> None:
+    campaign = email("{{ ExternalTrigger.coupon }}")
+    campaign.message.subject = "{{ ExternalTrigger.coupon | default: 'none' }}"  # type: ignore[union-attr]
+    assert [(p.path, p.fields, p.has_default, p.default) for p in analyze_campaign(campaign).paths] == [
+        ("ExternalTrigger.coupon", ("message.subject", "message.html"), False, None)
+    ]
 
 
 # --- problems and positions ---------------------------------------------------------------------------------
@@ -229,6 +262,22 @@ def test_payload_schema_required_keys() -> None:
     }
 
 
+def test_payload_schema_structure_wins_loops_are_arrays_dynamic_indexes_have_no_type() -> None:
+    html = (
+        "{{ ExternalTrigger.plan }}{{ ExternalTrigger.plan.name }}"
+        "{% for t in ExternalTrigger.tags %}hi{% endfor %}"
+        "{% for k in (0..1) %}{{ ExternalTrigger.items[k] }}{% endfor %}"
+    )
+    schema = payload_schema(email(html))
+    assert schema["title"] == "ExternalTrigger payload of campaign E"
+    assert schema["properties"] == {
+        "plan": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+        "tags": {"type": "array", "items": {}},
+        "items": {},
+    }
+    assert schema["required"] == ["plan", "items"]
+
+
 def test_payload_schema_validates_with_jsonschema() -> None:
     import jsonschema
 
@@ -276,6 +325,21 @@ def test_validate_payload_required_size_and_coerce() -> None:
     ]
     assert validate_payload(load_campaign(FITNESS), []) == [
         Finding("ExternalTrigger", "must be an object (got an array)")
+    ]
+
+
+def test_validate_payload_size_at_the_limit_is_allowed() -> None:
+    payload = {"milestone": "15k", "date": "x"}  # 30 bytes as compact JSON
+    assert validate_payload(load_campaign(FITNESS), payload, settings=Settings(max_payload_bytes=30)) == []
+    assert validate_payload(load_campaign(FITNESS), payload, settings=Settings(max_payload_bytes=29)) == [
+        Finding("ExternalTrigger", "is 30 bytes as compact JSON; the limit is 29 (max_payload_bytes)")
+    ]
+
+
+def test_validate_payload_printed_keys_refuse_arrays_and_objects() -> None:
+    assert validate_payload(load_campaign(FITNESS), {"milestone": ["15k"], "date": {"d": "1"}}) == [
+        Finding("ExternalTrigger.milestone", "must be a string (got an array)"),
+        Finding("ExternalTrigger.date", "must be a string (got an object)"),
     ]
 
 
