@@ -259,6 +259,42 @@ def test_rule_3_campaign_inactive(tmp_path: Path) -> None:
     )
 
 
+def test_rule_3_naive_schedule_times_in_a_fold_are_the_first_occurrence_and_in_a_gap_move_forward(
+    tmp_path: Path,
+) -> None:
+    """Workspace New York. 01:30 on 1 November 2026 happens twice: the start is the first, 01:30 EDT (05:30Z).
+    02:30 on 8 March 2026 does not exist: it reads with the earlier offset (EST), 07:30Z, 03:30 EDT. Reading
+    either with ``fold=1`` (the second occurrence, the later offset) moved the start by an hour and passed the
+    other tests."""
+    settings = Settings(timezone="America/New_York")
+    fold = campaign(schedule={"start": "2026-11-01T01:30:00"})
+    gap = campaign(schedule={"start": "2026-03-08T02:30:00"})
+    lines = [
+        request({"identity": ["u1"]}, when="2026-11-01T05:29:59Z"),
+        request({"identity": ["u1"]}, when="2026-11-01T05:30:00Z"),
+    ]
+    got = decide(tmp_path, [fold], lines, settings=settings)
+    assert_frame_equal(
+        got,
+        expect(
+            stopped(1, "u1", "campaign_inactive", "received before schedule.start"),
+            sent(2, "u1", "2026-11-01T05:30:00Z", "2026-11-01T11:00:00+05:30"),
+        ),
+    )
+    lines = [
+        request({"identity": ["u1"]}, when="2026-03-08T07:29:59Z"),
+        request({"identity": ["u1"]}, when="2026-03-08T07:30:00Z"),
+    ]
+    got = decide(tmp_path, [gap], lines, settings=settings)
+    assert_frame_equal(
+        got,
+        expect(
+            stopped(1, "u1", "campaign_inactive", "received before schedule.start"),
+            sent(2, "u1", "2026-03-08T07:30:00Z", "2026-03-08T13:00:00+05:30"),
+        ),
+    )
+
+
 def test_rule_5_not_in_segment(tmp_path: Path) -> None:
     audience = {
         "match": "all",
@@ -426,6 +462,55 @@ def test_rule_10_dnd_across_a_fall_back_fold(tmp_path: Path) -> None:
     )
     assert_frame_equal(
         got, expect(sent(1, "u2", "2026-11-01T07:00:00Z", "2026-11-01T02:00:00-05:00", delayed=True))
+    )
+
+
+def test_rule_10_dnd_edges_start_is_inside_end_is_outside_and_equal_ends_are_no_window(
+    tmp_path: Path,
+) -> None:
+    """``start <= t < end``: a trigger at 21:00:00 IST exactly is held to 09:00, one at 20:59:59 and one at
+    09:00:00 exactly go at once; ``start == end`` is no window at all. Either edge moved, or an empty window
+    read as a whole day, passed the other tests."""
+    night = {"dnd": {"start": "21:00", "end": "09:00"}}
+    lines = [
+        request({"identity": ["u1"]}, when="2026-11-02T15:29:59Z"),  # 20:59:59 IST
+        request({"identity": ["u1"]}, when="2026-11-02T15:30:00Z"),  # 21:00:00 IST
+        request({"identity": ["u1"]}, when="2026-11-03T03:30:00Z"),  # 09:00:00 IST
+    ]
+    got = decide(tmp_path, [campaign(delivery=night)], lines)
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u1", "2026-11-02T15:29:59Z", "2026-11-02T20:59:59+05:30"),
+            sent(2, "u1", "2026-11-03T03:30:00Z", "2026-11-03T09:00:00+05:30", delayed=True),
+            sent(3, "u1", "2026-11-03T03:30:00Z", "2026-11-03T09:00:00+05:30"),
+        ),
+    )
+    noon = {"dnd": {"start": "12:00", "end": "14:00"}}  # not crossing midnight: the same edges
+    lines = [
+        request({"identity": ["u1"]}, when="2026-11-02T06:30:00Z"),  # 12:00:00 IST
+        request({"identity": ["u1"]}, when="2026-11-02T08:30:00Z"),  # 14:00:00 IST
+    ]
+    got = decide(tmp_path, [campaign(delivery=noon)], lines)
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u1", "2026-11-02T08:30:00Z", "2026-11-02T14:00:00+05:30", delayed=True),
+            sent(2, "u1", "2026-11-02T08:30:00Z", "2026-11-02T14:00:00+05:30"),
+        ),
+    )
+    empty = {"dnd": {"start": "09:00", "end": "09:00"}}
+    lines = [
+        request({"identity": ["u1"]}, when="2026-11-02T15:30:00Z"),  # 21:00:00 IST
+        request({"identity": ["u1"]}, when="2026-11-03T03:30:00Z"),  # 09:00:00 IST
+    ]
+    got = decide(tmp_path, [campaign(delivery=empty)], lines)
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u1", "2026-11-02T15:30:00Z", "2026-11-02T21:00:00+05:30"),
+            sent(2, "u1", "2026-11-03T03:30:00Z", "2026-11-03T09:00:00+05:30"),
+        ),
     )
 
 
@@ -639,6 +724,59 @@ def test_rule_13_calendar_months_a_year_apart_are_different_months(tmp_path: Pat
         (2, "frequency_capped", "frequency cap reached: 1 messages on all channels per month (calendar)"),
         (3, "sent", None),
     ]
+
+
+def test_rule_13_calendar_week_is_the_iso_week_across_new_year(tmp_path: Path) -> None:
+    """Thursday 31 December 2026 and Friday 1 January 2027 are both in ISO week 53 of 2026; Monday 4 January
+    2027 starts week 1 of 2027. A week keyed by the calendar year instead of the ISO year passed the other
+    tests."""
+    settings = Settings.model_validate(
+        {"timezone": "Asia/Kolkata", "frequency_caps": [{"channel": "push", "limit": 1, "per": "week"}]}
+    )
+    lines = [
+        request({"identity": ["u1"]}, when="2026-12-31T04:30:00Z"),
+        request({"identity": ["u1"]}, when="2027-01-01T04:30:00Z"),
+        request({"identity": ["u1"]}, when="2027-01-04T04:30:00Z"),
+    ]
+    got = decide(tmp_path, [campaign()], lines, settings=settings)
+    assert_frame_equal(
+        got,
+        expect(
+            sent(1, "u1", "2026-12-31T04:30:00Z", "2026-12-31T10:00:00+05:30"),
+            (
+                2,
+                0,
+                "500",
+                "u1",
+                "frequency_capped",
+                "frequency cap reached: 1 push messages per week (calendar)",
+                t("2027-01-01T04:30:00Z"),
+                "2027-01-01T10:00:00+05:30",
+                False,
+            ),
+            sent(3, "u1", "2027-01-04T04:30:00Z", "2027-01-04T10:00:00+05:30"),
+        ),
+    )
+
+
+def test_rule_13_calendar_days_a_year_apart_are_different_days(tmp_path: Path) -> None:
+    """A day's key holds its year: a history push on 2 November 2025 does not fill the day cap of 2 November
+    2026. A key of month and day alone passed the other tests."""
+    settings = Settings.model_validate(
+        {"timezone": "Asia/Kolkata", "frequency_caps": [{"channel": "push", "limit": 1, "per": "day"}]}
+    )
+    history = pl.DataFrame(
+        {
+            "identity": ["u1"],
+            "channel": ["push"],
+            "campaign_id": ["42"],
+            "sent_at": [t("2025-11-02T04:30:00Z")],
+        },
+        schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS},
+    )
+    lines = [request({"identity": ["u1"]}, when="2026-11-02T04:30:00Z")]
+    got = decide(tmp_path, [campaign()], lines, settings=settings, history=history)
+    assert_frame_equal(got, expect(sent(1, "u1", "2026-11-02T04:30:00Z", "2026-11-02T10:00:00+05:30")))
 
 
 def test_rule_13_calendar_day_of_a_fall_back_counts_its_first_hour(tmp_path: Path) -> None:

@@ -73,6 +73,11 @@ def test_report_shows_the_uplift_figures(report: str) -> None:
 
 
 def test_report_shows_each_campaign_and_every_reason(report: str) -> None:
+    # campaign 100 sent 3 rows to 2 users: "sent" counts rows, "users sent" counts users
+    assert (
+        '<td class="text">100</td><td class="text">Purchase nudge &lt;push&gt;</td><td class="text">push</td>'
+        "<td>6</td><td>3</td><td>2</td><td>3</td><td>0</td>"
+    ) in report
     assert (
         '<td class="text">200</td><td class="text">Receipt</td><td class="text">email</td>'
         "<td>4</td><td>1</td><td>1</td><td>5</td><td>2</td>"
@@ -123,6 +128,27 @@ def test_report_lists_the_most_frequent_reasons_of_each_status(tmp_path: Path) -
         ("error 4", "1"),
         ('<span class="muted">2 other reasons</span>', "2"),
     ]
+
+
+def test_report_sums_the_rows_of_the_reasons_left_out(tmp_path: Path) -> None:
+    # Twelve render errors, six reasons twice each: five shown, the sixth summed as 1 other reason of 2 rows.
+    reasons = [f"error {n}" for n in range(6) for _ in range(2)]
+    many = simulated.outcomes().with_columns(
+        pl.Series("reason", reasons), pl.lit("render_error").alias("status")
+    )
+    html = (result(outcomes=many).write(tmp_path) / "report.html").read_text(encoding="utf-8")
+    table = html[html.index("<h2>Statuses and reasons</h2>") : html.index("<h2>Warnings</h2>")]
+    cells = re.findall(r'<td class="text">render_error</td><td class="text">(.*?)</td><td>(\d+)</td>', table)
+    assert cells[-1] == ('<span class="muted">1 other reasons</span>', "2")
+
+
+def test_report_shows_revenue_when_every_value_is_numeric(tmp_path: Path) -> None:
+    # "abc" made 3 (u3's purchase, inside the window): the revenue table stays, with 0 non-numeric values
+    events = result().goal_events.with_columns(pl.col("revenue").replace("abc", "3"))
+    html = (result(goal_events=events).write(tmp_path) / "report.html").read_text(encoding="utf-8")
+    assert "<th>ARPU test</th>" in html
+    row = '<td class="text">100</td><td>16.75</td><td>2.50</td><td>28.50</td><td>+570.00%</td><td>0</td>'
+    assert row in html
 
 
 def test_write_to_a_file_path_is_an_input_error(tmp_path: Path) -> None:
