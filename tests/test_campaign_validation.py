@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, datetime
 
 import pytest
 
 from triggerlab import CampaignError
+from triggerlab.durations import Duration, parse_duration
 from triggerlab.files import parse_campaign, parse_settings
 
 BASE = """\
@@ -81,6 +83,10 @@ def settings_findings(text: str) -> list[str]:
         ),
         ("colour: red", "c.yaml:6: colour: is not a known field; check the spelling"),
         ("id: abc", 'c.yaml:6: id: must be a string of digits, as publish assigns (got "abc")'),
+        ("id: true", "c.yaml:6: id: must be a string of digits, as publish assigns (got true)"),
+        # true is not read as 1 (the range check would report "(got 1)", a value the file does not hold)
+        ("control_group: true", "c.yaml:6: control_group: must be a whole number (got true)"),
+        ("targeting_cap: false", "c.yaml:6: targeting_cap: must be a whole number (got false)"),
     ],
 )
 def test_each_rule_names_field_rule_and_value(extra: str, expected: str) -> None:
@@ -204,6 +210,15 @@ def test_defaults_follow_the_spec() -> None:
             "s.yaml:1: frequency_caps.0.limit: must be 1 or more (got 0)",
         ),
         ("max_payload_bytes: 0", "s.yaml:1: max_payload_bytes: must be 1 or more (got 0)"),
+        ("system_control_group: true", "s.yaml:1: system_control_group: must be a whole number (got true)"),
+        (
+            "frequency_caps: [{limit: true, per: day}]",
+            "s.yaml:1: frequency_caps.0.limit: must be a whole number (got true)",
+        ),
+        (
+            "frequency_caps: [{limit: 3, per: 0h}]",
+            's.yaml:1: frequency_caps.0.per: a duration must be positive and in s, m, h, d or w (got "0h")',
+        ),
     ],
 )
 def test_settings_rules(text: str, expected: str) -> None:
@@ -220,3 +235,90 @@ def test_settings_defaults() -> None:
         "missing_keys": "blank",
         "max_payload_bytes": 65536,
     }
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "delivery: {dnd: {start: '09:60', end: '10:00'}}",
+            'c.yaml:6: delivery.dnd.start: must be a time HH:MM between 00:00 and 23:59 (got "09:60")',
+        ),
+        ("goal: {event: Charged, within: 0h}", 'c.yaml:6: goal.within: must be longer than 0 (got "0h")'),
+        (
+            "delivery: {min_gap: 31d}",
+            'c.yaml:6: delivery.min_gap: must be 0m (every trigger) or between 5m and 30d (got "31d")',
+        ),
+        (
+            "schedule: {start: '2026-11-01T00:00:00Z', end: '2026-11-01T05:30:00+05:30'}",
+            "c.yaml:6: schedule.end: must be after schedule.start "
+            "(got 2026-11-01T05:30:00+05:30, start 2026-11-01T00:00:00+00:00)",
+        ),
+    ],
+)
+def test_edges_just_past_a_bound_are_refused(extra: str, expected: str) -> None:
+    assert findings(BASE + extra + "\n") == [expected]
+
+
+def test_edges_on_a_bound_are_accepted() -> None:
+    campaign = parse_campaign(BASE + "delivery: {dnd: {start: 0, end: '23:59'}}\n")
+    assert campaign.delivery.dnd is not None
+    assert (campaign.delivery.dnd.start, campaign.delivery.dnd.end) == ("00:00", "23:59")
+    assert [
+        parse_campaign(BASE + f"delivery: {{min_gap: {gap}}}\n").delivery.min_gap for gap in ("5m", "30d")
+    ] == [
+        "5m",
+        "30d",
+    ]
+    lapsed = parse_campaign(BASE + "audience: {filters: [{event: Charged, at_least: 0, within: 7d}]}\n")
+    assert lapsed.audience.filters[0].model_dump(exclude_defaults=True) == {
+        "event": "Charged",
+        "at_least": 0,
+        "within": "7d",
+    }
+
+
+def test_whatsapp_language_defaults_to_en_us() -> None:
+    campaign = parse_campaign("name: W\nchannel: whatsapp\nmessage: {template: hello_world}\n")
+    assert campaign.message.model_dump() == {"template": "hello_world", "language": "en_US", "parameters": []}
+
+
+def test_duration_units_and_calendar_months() -> None:
+    assert [parse_duration(t).seconds for t in ("90s", "15m", "12h", "1d", "2w")] == [
+        90,
+        900,
+        43200,
+        86400,
+        2 * 168 * 3600,
+    ]
+    assert parse_duration("1mo") == Duration(1, "mo")
+    jan31 = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
+    assert parse_duration("1mo").add_to(jan31) == datetime(2026, 2, 28, 9, 30, tzinfo=UTC)
+    assert parse_duration("1mo").add_to(datetime(2026, 3, 31, tzinfo=UTC)) == datetime(
+        2026, 4, 30, tzinfo=UTC
+    )
+    assert parse_duration("1mo").add_to(jan31.replace(year=2028)) == datetime(2028, 2, 29, 9, 30, tzinfo=UTC)
+    assert parse_duration("1mo").add_to(datetime(2026, 3, 30, tzinfo=UTC), -1) == datetime(
+        2026, 2, 28, tzinfo=UTC
+    )
+
+
+def test_a_message_that_is_not_a_mapping_is_reported_at_its_line() -> None:
+    with pytest.raises(CampaignError) as info:
+        parse_campaign(
+            BASE.replace("message:\n  title: Hi\n  body: There\n", "message: hello\n"), source="c.yaml"
+        )
+    assert [(f.path, f.line, f.message) for f in info.value.findings] == [
+        ("message", 3, 'must be a mapping of fields (got "hello")')
+    ]
+
+
+def test_a_filter_that_is_not_a_mapping_says_so() -> None:
+    with pytest.raises(CampaignError) as info:
+        parse_campaign(
+            BASE + "audience: {filters: [hello, {event: Charged, at_least: true}]}\n", source="c.yaml"
+        )
+    assert [(f.path, f.message) for f in info.value.findings] == [
+        ("audience.filters.0", 'must be a mapping of fields (got "hello")'),
+        ("audience.filters.1.at_least", "must be a whole number (got true)"),
+    ]

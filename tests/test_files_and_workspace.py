@@ -212,3 +212,37 @@ def test_campaign_schema_accepts_the_samples() -> None:
     schema = Campaign.model_json_schema()
     for path in CAMPAIGNS:
         jsonschema.validate(json.loads(load_campaign(path).model_dump_json(exclude_unset=True)), schema)
+
+
+def test_cli_validate_exits_1_when_any_of_several_files_has_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: T\nchannel: push\ncontrol_group: 1\nmessage: {title: t, body: b}\n")
+    assert main(["validate", str(CAMPAIGNS[0]), str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == (
+        f"{CAMPAIGNS[0]}: ok\n{bad}:3: control_group: must be 0 or between 2 and 99 (got 1)\n"
+    )
+    assert captured.err == "1 of 2 campaign file(s) have findings\n"
+
+
+def test_cli_simulate_refuses_an_invalid_campaign_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: T\nchannel: push\ncontrol_group: 1\nmessage: {title: t, body: b}\n")
+    args = [
+        "simulate",
+        str(bad),
+        "--triggers",
+        str(tmp_path / "t.jsonl"),
+        "--profiles",
+        str(tmp_path / "p.csv"),
+    ]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == (
+        "",
+        f"{bad}:3: control_group: must be 0 or between 2 and 99 (got 1)\n",
+    )

@@ -195,3 +195,16 @@ def test_an_injected_transport_must_carry_the_channel(batch: Path, tmp_path: Pat
             transport=SmtpTransport(),
             workspace=tmp_path / "w",
         )
+
+
+@pytest.mark.usefixtures("credentials")
+def test_max_attempts_bounds_the_tries_per_message(
+    batch: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with HttpReceiver(lambda _: Answer(500, b"oops")) as r:
+        argv = send(batch, tmp_path / "ws.duckdb", "--live", "--base-url", r.url, "--max-attempts", "1")
+        assert main(argv) == 1
+    assert len(r.requests) == 2
+    assert capsys.readouterr().out == (
+        "sent 0, failed 2, dead 0, skipped by rule 2 (invalid_request 1, unknown_campaign 1)\n"
+    )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-__all__ = ["SHOWN", "Model", "broken", "show"]
+__all__ = ["SHOWN", "Model", "Whole", "broken", "show"]
 
 
 class Model(BaseModel):
@@ -39,3 +39,14 @@ def show(value: Any) -> str:
 def broken(message: str) -> NoReturn:
     """Raise a rule violation whose text is shown as is after the field path."""
     raise PydanticCustomError("triggerlab", message)
+
+
+def _not_a_bool(value: Any) -> Any:
+    # pydantic reads true as 1: a later range check would then report "(got 1)" for what the user wrote
+    if isinstance(value, bool):
+        broken(f"must be a whole number (got {show(value)})")
+    return value
+
+
+#: a whole number field: ``true``/``false`` are refused as what they are, not read as 1 and 0
+Whole = Annotated[int, BeforeValidator(_not_a_bool)]

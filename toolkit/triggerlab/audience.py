@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from triggerlab._model import Model, broken, show
+from triggerlab._model import Model, Whole, broken, show
 from triggerlab.durations import parse_duration
 
 __all__ = [
@@ -75,9 +75,9 @@ class EventFilter(Model):
 
     event: str = Field(min_length=1)
     did: bool = True
-    at_least: int | None = Field(default=None, ge=0)
-    at_most: int | None = Field(default=None, ge=0)
-    exactly: int | None = Field(default=None, ge=0)
+    at_least: Whole | None = Field(default=None, ge=0)
+    at_most: Whole | None = Field(default=None, ge=0)
+    exactly: Whole | None = Field(default=None, ge=0)
     within: str | None = None
     where: list[PropertyFilter] = Field(default_factory=list)
     sum: Aggregate | None = None

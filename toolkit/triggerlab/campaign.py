@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_serializer, field_validator, model_validator
 
-from triggerlab._model import Model, broken, show
+from triggerlab._model import Model, Whole, broken, show
 from triggerlab.audience import Audience
 from triggerlab.durations import Duration, format_hhmm, parse_duration, parse_hhmm
 from triggerlab.messages import Message, tag_message
@@ -139,9 +139,9 @@ class Campaign(Model):
     qualification: Literal["external_trigger"] = "external_trigger"
     goal: Goal | None = None
     audience: Audience = Field(default_factory=Audience)
-    control_group: int = 0
+    control_group: Whole = 0
     apply_system_control: bool = True
-    targeting_cap: int | None = None
+    targeting_cap: Whole | None = None
     message: Message
     schedule: Schedule = Field(default_factory=Schedule)
     delivery: Delivery = Field(default_factory=Delivery)

@@ -99,7 +99,10 @@ def _describe(error: Any) -> str:
         return f"must not be empty (got {show(value)})"
     if kind.startswith("string_"):
         return f"must be text (got {show(value)})"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
+    # a tagged union (a message by channel, a filter by kind) given something that is not a mapping
+    if kind in ("model_type", "model_attributes_type", "dict_type") or (
+        kind.startswith("union_tag") and not isinstance(value, dict)
+    ):
         return f"must be a mapping of fields (got {show(value)})"
     if kind == "list_type":
         return f"must be a list (got {show(value)})"

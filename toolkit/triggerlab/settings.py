@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, field_validator
 
-from triggerlab._model import Model, broken, show
+from triggerlab._model import Model, Whole, broken, show
 from triggerlab.durations import Duration, parse_duration
 
 __all__ = ["FrequencyCap", "Settings", "is_zone"]
@@ -30,7 +30,7 @@ class FrequencyCap(Model):
     """At most ``limit`` messages per user ``per`` period, on one channel or (no channel) on all of them."""
 
     channel: Literal["push", "email", "whatsapp", "webhook"] | None = None
-    limit: int = Field(ge=1)
+    limit: Whole = Field(ge=1)
     per: str
     window: Literal["calendar", "rolling"] = "calendar"
 
@@ -63,11 +63,11 @@ class Settings(Model):
     """Workspace settings (``triggerlab.yaml``)."""
 
     timezone: str = "UTC"
-    system_control_group: int = 0
+    system_control_group: Whole = 0
     frequency_caps: list[FrequencyCap] = Field(default_factory=list)
     payload_values: Literal["strict", "coerce"] = "strict"
     missing_keys: Literal["blank", "error"] = "blank"
-    max_payload_bytes: int = Field(default=65536, ge=1)
+    max_payload_bytes: Whole = Field(default=65536, ge=1)
 
     @field_validator("timezone")
     @classmethod
