@@ -313,6 +313,36 @@ def test_a_message_that_is_not_a_mapping_is_reported_at_its_line() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "refused"),
+    [
+        # both naive (the workspace zone) or both with offsets: compared as they are
+        ("2026-11-01T10:00:00", "2026-11-01T10:00:00", True),
+        ("2026-11-01T10:00:00", "2026-11-01T10:00:01", False),
+        # a naive start against an end with an offset: the start may be up to 14 h before its UTC reading
+        # (Asia/Kolkata puts 10:00 at 04:30Z, before this end), so only an end 14 h or more before is refused
+        ("2026-11-01T10:00:00", "2026-11-01T06:00:00Z", False),
+        ("2026-11-01T10:00:00", "2026-10-31T20:00:01Z", False),
+        ("2026-11-01T10:00:00", "2026-10-31T20:00:00Z", True),
+        # a naive end against a start with an offset: the end may be up to 12 h after its UTC reading
+        ("2026-11-01T10:00:00Z", "2026-11-01T00:00:00", False),
+        ("2026-11-01T10:00:00Z", "2026-10-31T22:00:00", True),
+    ],
+)
+def test_schedule_order_when_naive_times_are_in_a_zone_the_campaign_does_not_know(
+    start: str, end: str, refused: bool
+) -> None:
+    text = BASE + f"schedule: {{start: '{start}', end: '{end}'}}\n"
+    if refused:
+        shown = [datetime.fromisoformat(t).isoformat() for t in (end, start)]
+        assert findings(text) == [
+            f"c.yaml:6: schedule.end: must be after schedule.start (got {shown[0]}, start {shown[1]})"
+        ]
+    else:
+        schedule = parse_campaign(text).schedule
+        assert (schedule.start, schedule.end) == (datetime.fromisoformat(start), datetime.fromisoformat(end))
+
+
 def test_a_filter_that_is_not_a_mapping_says_so() -> None:
     with pytest.raises(CampaignError) as info:
         parse_campaign(

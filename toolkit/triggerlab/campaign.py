@@ -7,7 +7,7 @@ spec/semantics.md's. Reading and writing files is :mod:`triggerlab.files`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_serializer, field_validator, model_validator
@@ -52,8 +52,19 @@ class Goal(Model):
         return parse_duration(self.within)
 
 
-def _as_utc_guess(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+#: the widest offsets any zone has (UTC-12 to UTC+14): how far a naive schedule time can be from UTC
+_WEST, _EAST = timedelta(hours=12), timedelta(hours=14)
+
+
+def _surely_not_after(end: datetime, start: datetime) -> bool:
+    """Whether ``end`` is not after ``start`` in every workspace zone. Naive times are in the workspace zone,
+    which a campaign does not know: two naive times (or two with offsets) compare as they are; a naive one
+    against one with an offset is refused only when no zone's offset could put the end after the start."""
+    if (end.tzinfo is None) == (start.tzinfo is None):
+        return end <= start
+    if end.tzinfo is None:  # the latest instant the naive end can be: in the zone furthest west
+        return end.replace(tzinfo=UTC) + _WEST <= start
+    return end <= start.replace(tzinfo=UTC) - _EAST  # the earliest the naive start can be: furthest east
 
 
 class Schedule(Model):
@@ -82,7 +93,7 @@ class Schedule(Model):
     @classmethod
     def _ordered(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
         start = info.data.get("start")
-        if start and end and _as_utc_guess(end) <= _as_utc_guess(start):
+        if start and end and _surely_not_after(end, start):
             broken(f"must be after schedule.start (got {show(end)}, start {show(start)})")
         return end
 
