@@ -132,6 +132,11 @@ def sent(
     return (line, recipient, cid, identity, "sent", None, t(at), local, delayed)
 
 
+def capped(line: int, identity: str, reason: str, at: str, local: str, *, cid: str = "500"):
+    """A row stopped by a frequency cap (rule 13): it keeps the delivery time it would have had."""
+    return (line, 0, cid, identity, "frequency_capped", reason, t(at), local, False)
+
+
 def stopped(
     line: int, identity: str | None, status: str, reason: str, *, cid: str | None = "500", recipient: int = 0
 ):
@@ -625,16 +630,12 @@ def test_rule_13_frequency_caps_count_every_sent_row_on_the_channel(tmp_path: Pa
         expect(
             sent(1, "u1", "2026-11-02T03:00:00Z", "2026-11-02T08:30:00+05:30", cid="501"),
             sent(2, "u1", "2026-11-02T04:00:00Z", "2026-11-02T09:30:00+05:30"),
-            (
+            capped(
                 3,
-                0,
-                "500",
                 "u1",
-                "frequency_capped",
                 "frequency cap reached: 2 push messages per day (calendar)",
-                t("2026-11-02T05:00:00Z"),
+                "2026-11-02T05:00:00Z",
                 "2026-11-02T10:30:00+05:30",
-                False,
             ),
             sent(4, "u1", "2026-11-02T06:00:00Z", "2026-11-02T11:30:00+05:30", cid="501"),
             sent(5, "u1", "2026-11-02T18:31:00Z", "2026-11-03T00:01:00+05:30"),
@@ -743,16 +744,12 @@ def test_rule_13_calendar_week_is_the_iso_week_across_new_year(tmp_path: Path) -
         got,
         expect(
             sent(1, "u1", "2026-12-31T04:30:00Z", "2026-12-31T10:00:00+05:30"),
-            (
+            capped(
                 2,
-                0,
-                "500",
                 "u1",
-                "frequency_capped",
                 "frequency cap reached: 1 push messages per week (calendar)",
-                t("2027-01-01T04:30:00Z"),
+                "2027-01-01T04:30:00Z",
                 "2027-01-01T10:00:00+05:30",
-                False,
             ),
             sent(3, "u1", "2027-01-04T04:30:00Z", "2027-01-04T10:00:00+05:30"),
         ),
@@ -798,16 +795,12 @@ def test_rule_13_calendar_day_of_a_fall_back_counts_its_first_hour(tmp_path: Pat
         got,
         expect(
             sent(1, "u2", "2026-11-01T04:30:00Z", "2026-11-01T00:30:00-04:00"),
-            (
+            capped(
                 2,
-                0,
-                "500",
                 "u2",
-                "frequency_capped",
                 "frequency cap reached: 1 push messages per day (calendar)",
-                t("2026-11-02T04:00:00Z"),
+                "2026-11-02T04:00:00Z",
                 "2026-11-01T23:00:00-05:00",
-                False,
             ),
             sent(3, "u2", "2026-11-02T05:00:00Z", "2026-11-02T00:00:00-05:00"),
         ),

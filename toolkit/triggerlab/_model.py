@@ -8,7 +8,7 @@ from typing import Annotated, Any, NoReturn
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-__all__ = ["SHOWN", "Model", "Whole", "broken", "show"]
+__all__ = ["Model", "Whole", "broken", "show"]
 
 
 class Model(BaseModel):
@@ -18,12 +18,12 @@ class Model(BaseModel):
 
 
 #: the longest value ``show`` writes whole; a longer one (a whole file read as one text) is cut
-SHOWN = 120
+_SHOWN = 120
 
 
 def show(value: Any) -> str:
     """A value as the user wrote it, for ``(got ...)``: JSON text, dates and times in ISO form, cut after
-    ``SHOWN`` characters with its full length (a message stays one readable line)."""
+    ``_SHOWN`` characters with its full length (a message stays one readable line)."""
     if hasattr(value, "isoformat"):
         text = str(value.isoformat())
     else:
@@ -31,9 +31,9 @@ def show(value: Any) -> str:
             text = json.dumps(value, ensure_ascii=False, default=str)
         except (TypeError, ValueError):
             text = repr(value)
-    if len(text) <= SHOWN:
+    if len(text) <= _SHOWN:
         return text
-    return f"{text[:SHOWN]}... ({len(text):,} characters)"
+    return f"{text[:_SHOWN]}... ({len(text):,} characters)"
 
 
 def broken(message: str) -> NoReturn:
