@@ -4,8 +4,9 @@
    run (the sample order confirmation's text body, two products with two prices each), and the ratio.
 2. Static payload checks over N payloads (default 1,000,000) in one DuckDB query built by
    ``payload_check_query`` from the campaign's derived paths, read from a Parquet file: rows/s for all rows
-   (about 2% broken) as the batch check runs it (``broken_only``: the rows with findings come out), for
-   the same query listing every row, for the clean rows alone (the proof's rate), and with ``exact_only``
+   (about 2% broken) as the batch check runs it (``broken_only``: the rows with findings come out), the
+   same over the payloads already in a DuckDB table (as ``triggerlab check`` and the simulator run it, over
+   the trigger loader's table: no Parquet read), for the same query listing every row, for the clean rows alone (the proof's rate), and with ``exact_only``
    (the exact stage on every row), each the best of three interleaved rounds (wall time, and the least CPU
    time of the process); the process's peak memory; and, for scale, the per-payload Python check
    (``validate_payload``) on a slice.
@@ -132,12 +133,17 @@ def bench_static(payloads: int) -> None:
             con.execute(f"COPY ({sql.replace('{n}', str(payloads))}) TO '{path}' (FORMAT parquet)")
             size = con.execute(f"SELECT sum(strlen(payload)) FROM read_parquet('{path}')").fetchall()[0][0]
             source = f"read_parquet('{path}')"
+            # the same payloads already in a DuckDB table, as the batch check and the simulator hold them (the
+            # trigger loader's ``targets``): the check without the Parquet read and decompression
+            table = f"payloads_{name}"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {source}")
             # the same rows without the broken ones (one in 97, one in 101): the proof's own rate
             clean = f"(SELECT * FROM {source} WHERE id % 97 <> 0 AND id % 101 <> 0)"
             # "all" and "clean" as the batch check runs it (only the rows with findings come out); "every
             # row" lists each payload's findings, empty or not; "exact_only" is the exact stage alone
             queries = {
                 "all": (source, payload_check_query(campaign, source, broken_only=True)),
+                "in table": (table, payload_check_query(campaign, table, broken_only=True)),
                 "every row": (source, payload_check_query(campaign, source)),
                 "clean": (clean, payload_check_query(campaign, clean, broken_only=True)),
                 "exact_only": (
