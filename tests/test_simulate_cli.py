@@ -133,6 +133,27 @@ def test_cli_simulate_funnel_and_missing_file(
     assert capsys.readouterr().err.strip() == "triggerlab: profiles table not found: nope.csv"
 
 
+def test_cli_simulate_refuses_profiles_without_an_identity(
+    world: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The engines disagreed on a profile with an empty identity (whose bucket, whose caps): it is refused."""
+    profiles = tmp_path / "profiles.csv"
+    profiles.write_text("identity,email\nu1,a@x.test\n,b@x.test\nu3,c@x.test\n,d@x.test\n")
+    args = [
+        "simulate",
+        str(world["campaign"]),
+        "--triggers",
+        str(world["triggers"]),
+        "--profiles",
+        str(profiles),
+    ]
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip() == (
+        "triggerlab: the profiles table has 2 row(s) without an identity (the first is data row 2):"
+        " give every profile one, or drop those rows"
+    )
+
+
 def test_check_batch_findings_by_line(world: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     campaign = Campaign.model_validate(
         {

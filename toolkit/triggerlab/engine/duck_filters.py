@@ -41,10 +41,38 @@ def _trimmed(expr: str) -> str:
     return f"regexp_replace({expr}, '^{_WS}+|{_WS}+$', '', 'g')"
 
 
+def _iso_sql(expr: str, zone: str | None) -> str:
+    """A time as Python's ``datetime.isoformat()`` writes it: microseconds only when not zero, and with a
+    zone, the value in that zone (as polars gives it to Python) and its offset as ``+HH:MM``."""
+    local = expr if zone is None else f"timezone({quote(zone)}, {expr})"
+    text = (
+        f"strftime({local}, '%Y-%m-%dT%H:%M:%S')"
+        f" || CASE WHEN strftime({local}, '%f') = '000000' THEN '' ELSE '.' || strftime({local}, '%f') END"
+    )
+    if zone is None:
+        return text
+    off = f"abs((epoch_us({local}) - epoch_us(timezone('UTC', {expr}))) // 1000000)"
+    sign = f"CASE WHEN epoch_us({local}) < epoch_us(timezone('UTC', {expr})) THEN '-' ELSE '+' END"
+    return (
+        f"{text} || {sign} || lpad(CAST({off} // 3600 AS VARCHAR), 2, '0')"
+        f" || ':' || lpad(CAST({off} % 3600 // 60 AS VARCHAR), 2, '0')"
+        f" || CASE WHEN {off} % 60 = 0 THEN '' ELSE ':' || lpad(CAST({off} % 60 AS VARCHAR), 2, '0') END"
+    )
+
+
 def text_sql(expr: str, dtype: pl.DataType | None) -> str:
-    """The text a column compares as (values.as_text)."""
+    """The text a column compares as (values.as_text, on the value polars gives Python)."""
     if dtype == pl.Boolean:
         return f"CASE WHEN {expr} THEN 'true' ELSE 'false' END"
+    if isinstance(dtype, pl.Datetime):
+        return _iso_sql(expr, dtype.time_zone)
+    if dtype == pl.Time:
+        # DuckDB writes 10:00:00.1, Python 10:00:00.100000
+        text = f"CAST({expr} AS VARCHAR)"
+        return f"CASE WHEN contains({text}, '.') THEN rpad({text}, 15, '0') ELSE {text} END"
+    if dtype == pl.Float32:
+        # Python reads a float32 as the double it is exactly (0.1 is 0.10000000149011612)
+        return f"CAST(CAST({expr} AS DOUBLE) AS VARCHAR)"
     return f"CAST({expr} AS VARCHAR)"
 
 
@@ -52,8 +80,8 @@ def number_sql(expr: str, dtype: pl.DataType | None) -> str:
     """The number a column stands for, or NULL (values.as_number)."""
     if dtype is not None and dtype.is_numeric():
         return f"TRY_CAST({expr} AS {_DEC})"
-    if dtype == pl.String:
-        trimmed = _trimmed(expr)
+    if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum):
+        trimmed = _trimmed(f"CAST({expr} AS VARCHAR)")
         return (
             f"CASE WHEN regexp_full_match({trimmed}, '-?[0-9]+(\\.[0-9]+)?')"
             f" THEN TRY_CAST({trimmed} AS {_DEC}) END"

@@ -68,7 +68,8 @@ class Reference:
                     self.by_kind[kind].setdefault(str(value), []).append(index)
         self.events: dict[str, list[dict[str, Any]]] = {}
         for event in inputs.events.to_dicts():
-            self.events.setdefault(event["identity"], []).append(event)
+            if event["ts"] is not None:  # an event without a time is at no time: no filter or goal reads it
+                self.events.setdefault(event["identity"], []).append(event)
         self.history = inputs.history.to_dicts()
 
     # ---- rows ---------------------------------------------------------------------------------------
@@ -207,6 +208,8 @@ class Reference:
         delivered: list[tuple[str, str, str, datetime]] = [
             (entry["identity"], entry["channel"], entry["campaign_id"], entry["sent_at"])
             for entry in self.history
+            # a delivery with no time is at or before no delivery_at (it still allots, rule 8)
+            if entry["sent_at"] is not None
         ]
         waiting = [row for row in rows if row.status is None]
         waiting.sort(

@@ -75,7 +75,16 @@ def _text_columns(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame
 def load_profiles(source: TableSource) -> pl.DataFrame:
     frame = read_table(source, "profiles")
     _require(frame, "profiles", ("identity",))
-    return _text_columns(frame, ("identity", "email", "objectId", "timezone"))
+    frame = _text_columns(frame, ("identity", "email", "objectId", "timezone"))
+    # a profile is its identity (rule 4 matches it, buckets and caps are per identity): none may lack one
+    lacking = frame.select(pl.arg_where(pl.col("identity").is_null() | (pl.col("identity") == "")))
+    if lacking.height:
+        first = int(lacking.item(0, 0)) + 1
+        raise InputError(
+            f"the profiles table has {lacking.height:,} row(s) without an identity (the first is data row "
+            f"{first:,}): give every profile one, or drop those rows"
+        )
+    return frame
 
 
 def load_events(source: TableSource | None) -> pl.DataFrame:

@@ -1,13 +1,15 @@
 """How audience filters read values (spec/semantics.md "Audience" and "Edges"), in plain Python.
 
-A value is *numeric* when it is a typed number (not a boolean) or text matching ``-?\\d+(\\.\\d+)?`` once
-trimmed of Unicode white space (ASCII digits); numbers compare as exact decimals. Everything else compares as
-text: booleans as ``true``/``false``, numbers as their decimal text, dates as ISO text. The DuckDB engine
-builds the same comparisons in SQL (:mod:`triggerlab.engine.duck_filters`).
+A value is *numeric* when it is a finite typed number (not a boolean, NaN or an infinity) or text matching
+``-?\\d+(\\.\\d+)?`` once trimmed of Unicode white space (ASCII digits); numbers compare as exact decimals.
+Everything else compares as text: booleans as ``true``/``false``, numbers (NaN as ``nan``) as their decimal
+text, dates and times as Python's ISO text. The DuckDB engine builds the same comparisons in SQL
+(:mod:`triggerlab.engine.duck_filters`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,7 +38,8 @@ def as_number(value: Any) -> Decimal | None:
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        return Decimal(repr(value))
+        # NaN and the infinities are no decimal number (a DECIMAL cannot hold them): they compare as text
+        return Decimal(repr(value)) if math.isfinite(value) else None
     if isinstance(value, Decimal):
         return value
     if isinstance(value, str) and _NUMBER.fullmatch(trimmed := trim(value)):
