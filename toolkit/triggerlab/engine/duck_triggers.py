@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from triggerlab.engine.duck_triggers_fast import PAIR_STRIDE, fast_targets
+from triggerlab.engine.duck_triggers_fast import INSTANT_MACRO, PAIR_STRIDE, fast_targets
 from triggerlab.engine.values import WHITESPACE
 from triggerlab.errors import InputError, input_file
 from triggerlab.settings import Settings
@@ -47,8 +47,8 @@ CREATE OR REPLACE TEMP MACRO tl_leaf(p) AS
     CASE WHEN regexp_matches(p, '[:\\[,][-0-9tfn]')
          THEN regexp_matches(regexp_replace(p, '{_STRING}', '', 'g'), '[-0-9tfn]') ELSE false END;
 CREATE OR REPLACE TEMP MACRO tl_time(j) AS
-    CASE WHEN json_type(j) = 'VARCHAR' THEN try_cast(j->>'$' AS TIMESTAMPTZ) END;
-"""
+    CASE WHEN json_type(j) = 'VARCHAR' THEN tl_instant(j->>'$') END;
+{INSTANT_MACRO}"""
 
 
 def _reason(key: str) -> str:
@@ -153,7 +153,7 @@ def _table_requests(con: duckdb.DuckDBPyConnection, relation: str, at: datetime 
         f"""CREATE OR REPLACE TEMP TABLE tl_req AS
         WITH rows AS (SELECT line, id, received, tl_json(coalesce(body, '')) AS body FROM {relation})
         SELECT line, coalesce(id, line::VARCHAR) AS request_id,
-               coalesce(try_cast(received AS TIMESTAMPTZ), $at) AS received_at, body,
+               coalesce(tl_instant(received), $at) AS received_at, body,
                CASE WHEN body IS NULL THEN {_reason("body_not_json")} END AS err
         FROM rows""",
         {"at": at},

@@ -35,7 +35,7 @@ import duckdb
 from triggerlab.settings import Settings
 from triggerlab.triggers import TO_KINDS
 
-__all__ = ["FIRST_TPOS", "LINE_COLUMNS", "PAIR_STRIDE", "TABLE_COLUMNS", "fast_targets"]
+__all__ = ["FIRST_TPOS", "INSTANT_MACRO", "LINE_COLUMNS", "PAIR_STRIDE", "TABLE_COLUMNS", "fast_targets"]
 
 #: a pair's position in its request (``tpos``): the kind's position times this, plus the value's
 PAIR_STRIDE = 1_000_000
@@ -55,6 +55,21 @@ _INTEGER = "0|-?[1-9][0-9]{0,17}"
 
 _LISTS = "{" + ",".join(f'"{kind}":["VARCHAR"]' for kind in TO_KINDS) + "}"
 
+#: the ``received_at`` texts DuckDB casts: ISO-8601 extended dates and times that Python's
+#: ``fromisoformat`` reads the same; DuckDB's cast alone also reads texts Python refuses (white space
+#: around, `` UTC``, one-digit fields), which take ``--at`` in the reference
+_ISO_INSTANT = (
+    "[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?"
+    "(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?"
+)
+#: ``tl_instant``: a received_at text as an instant, NULL for any text Python would not read as the same one
+#: (a typed time column is cast as it is)
+INSTANT_MACRO = f"""
+CREATE OR REPLACE TEMP MACRO tl_instant(x) AS
+    CASE WHEN typeof(x) <> 'VARCHAR' OR regexp_full_match(x::VARCHAR, '{_ISO_INSTANT}')
+         THEN try_cast(x AS TIMESTAMPTZ) END;
+"""
+
 #: ``tl_ids``: the plain texts of the campaign ids (NULL for any other); ``tl_vals``: the value lists of the
 #: kinds of a ``to`` whose values are all strings (see _classified)
 _MACROS = rf"""
@@ -70,7 +85,7 @@ CREATE OR REPLACE TEMP MACRO tl_ids(cid, listed) AS
                                coalesce(tl_listed(listed), []::VARCHAR[])),
                    lambda x: CASE WHEN x <> '""' THEN tl_plain(x) END);
 CREATE OR REPLACE TEMP MACRO tl_vals(t) AS json_transform(t, '{_LISTS}');
-"""
+{INSTANT_MACRO}"""
 
 #: the columns a placeholder row carries (the texts a line with several pairs is read again from), besides
 #: the source columns of an odd line
@@ -85,7 +100,7 @@ def _table_source() -> str:
     """Lines of a table batch (``tl_rows``): id and time are columns already, the body one JSON document."""
     return f"""SELECT {", ".join(TABLE_COLUMNS)},
                coalesce(id, line::VARCHAR) AS request_id,
-               coalesce(try_cast(received AS TIMESTAMPTZ), $at) AS received_at,
+               coalesce(tl_instant(received), $at) AS received_at,
                tl_parts(body, {_paths("")}) AS parts
         FROM tl_rows"""
 
@@ -98,7 +113,7 @@ def _lines_source() -> str:
                END AS request_id,
                CASE WHEN e[1] IS NULL OR e[3] IS NULL OR (e[3]::VARCHAR)[1] <> '"' THEN $at
                     WHEN NOT contains(e[3]::VARCHAR, '\\')
-                    THEN coalesce(try_cast((e[3]::VARCHAR)[2:-2] AS TIMESTAMPTZ), $at)
+                    THEN coalesce(tl_instant((e[3]::VARCHAR)[2:-2]), $at)
                END AS received_at,
                CASE WHEN e[1] IS NULL THEN e[4:8] WHEN (e[1]::VARCHAR)[1] = '{{' THEN e[9:13] END AS parts
         FROM (SELECT line, raw, tl_parts(raw, {paths}) AS e FROM tl_lines)"""
