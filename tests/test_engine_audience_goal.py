@@ -13,18 +13,22 @@ from typing import Any
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from tests.test_engine_rules import PROFILES, UTC_TS, campaign, request, t
+from tests.test_engine_rules import (
+    EVENTS_SCHEMA,
+    PROFILES,
+    UTC_TS,
+    batch_file,
+    campaign,
+    request,
+    run_both,
+    t,
+)
 from triggerlab.campaign import Campaign
-from triggerlab.engine.inputs import EngineInputs, RenderMode
+from triggerlab.engine.inputs import RenderMode
 from triggerlab.engine.tables import load_profiles
 from triggerlab.settings import Settings
-from triggerlab.simulation import run_engine
 
 USERS = ["u1", "u2", "u3", "u4"]
-EVENT_SCHEMA = pl.Schema({"identity": pl.String(), "event": pl.String(), "ts": UTC_TS})
-HISTORY_SCHEMA = pl.Schema(
-    {"identity": pl.String(), "channel": pl.String(), "campaign_id": pl.String(), "sent_at": UTC_TS}
-)
 
 
 def both(
@@ -38,18 +42,14 @@ def both(
     render: RenderMode = "all",
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """Run both engines; their outcomes and messages must be equal; return the reference's."""
-    batch = tmp_path / "batch.jsonl"
-    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    inputs = EngineInputs(
-        campaigns={c.id or "": c for c in campaigns},
-        settings=settings or Settings(timezone="Asia/Kolkata"),
+    reference, duck = run_both(
+        batch_file(tmp_path, lines),
+        campaigns,
         profiles=profiles,
-        events=events if events is not None else pl.DataFrame(schema=EVENT_SCHEMA),
-        history=pl.DataFrame(schema=HISTORY_SCHEMA),
+        events=events,
+        settings=settings,
         render=render,
     )
-    _, reference = run_engine(batch, inputs, at=None, engine="reference")
-    _, duck = run_engine(batch, inputs, at=None, engine="duck")
     left, right = duck.outcomes, reference.outcomes
     if render != "all":  # the reference renders every row; DuckDB only those whose status can depend on it
         left, right = left.drop("missing_keys"), right.drop("missing_keys")
@@ -195,7 +195,7 @@ def test_events_without_a_time_are_read_by_no_filter_and_no_goal(tmp_path: Path)
             "event": ["Charged"] * 3,
             "ts": [None, t("2026-11-01T00:00:00Z"), t("2026-11-02T07:00:00Z")],
         },
-        schema=EVENT_SCHEMA,
+        schema=EVENTS_SCHEMA,
     )
     goal = {"event": "Charged", "within": "1d"}
     audience = {"filters": [{"event": "Charged", "did": False}]}

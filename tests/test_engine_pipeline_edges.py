@@ -14,23 +14,22 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from tests.test_engine_rules import (
-    PROFILES,
+    HISTORY_SCHEMA,
     UTC_TS,
+    batch_file,
     campaign,
     capped,
     decide,
     expect,
     request,
+    run_both,
     sent,
     stopped,
     t,
 )
 from triggerlab.engine.common import bucket
-from triggerlab.engine.inputs import EngineInputs, zone_warnings
+from triggerlab.engine.inputs import zone_warnings
 from triggerlab.settings import Settings
-from triggerlab.simulation import run_engine
-
-HISTORY_SCHEMA = {"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS}
 
 
 def history(*entries: tuple[str, str, str, str]) -> pl.DataFrame:
@@ -105,16 +104,7 @@ def test_a_table_batch_keeps_its_id_column_on_lines_read_the_generic_way() -> No
         {"id": ["q-1", None], "received_at": ["2026-11-02T06:00:00Z"] * 2, "body": [body, body]},
         schema={"id": pl.String, "received_at": pl.String, "body": pl.String},
     )
-    inputs = EngineInputs(
-        campaigns={"500": campaign()},
-        settings=Settings(timezone="Asia/Kolkata"),
-        profiles=PROFILES,
-        events=pl.DataFrame(schema={"identity": pl.String, "event": pl.String, "ts": UTC_TS}),
-        history=pl.DataFrame(schema=HISTORY_SCHEMA),
-        render="all",
-    )
-    _, reference = run_engine(frame, inputs, at=None, engine="reference")
-    _, duck = run_engine(frame, inputs, at=None, engine="duck")
+    reference, duck = run_both(frame, [campaign()])
     assert_frame_equal(duck.outcomes, reference.outcomes)
     assert reference.outcomes.select("request_id", "line", "status").rows() == [
         ("q-1", 1, "sent"),
@@ -524,21 +514,11 @@ def test_sampled_messages_are_the_first_hundred_rows_of_each_campaign(tmp_path: 
     """``render="sample"`` keeps the first 100 rendered rows of each campaign, in row order: of campaign 500's
     101 rows (lines 1-50 and 52-102; no id, so the request id is the line number) the last is left out;
     campaign 501's one row (line 51) is kept."""
-    batch = tmp_path / "batch.jsonl"
     payload = {"ExternalTrigger": {"what": "x"}}
     lines = [line({"campaign_id": "500", "to": {"identity": ["u1"]}, **payload}) for _ in range(101)]
     lines.insert(50, line({"campaign_id": "501", "to": {"identity": ["u2"]}, **payload}))
-    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    inputs = EngineInputs(
-        campaigns={"500": campaign(), "501": campaign("501")},
-        settings=Settings(timezone="Asia/Kolkata"),
-        profiles=PROFILES,
-        events=pl.DataFrame(schema={"identity": pl.String, "event": pl.String, "ts": UTC_TS}),
-        history=pl.DataFrame(schema=HISTORY_SCHEMA),
-        render="sample",
-    )
-    _, reference = run_engine(batch, inputs, at=None, engine="reference")
-    _, duck = run_engine(batch, inputs, at=None, engine="duck")
+    batch = batch_file(tmp_path, lines)
+    reference, duck = run_both(batch, [campaign(), campaign("501")], render="sample")
     assert reference.messages is not None and duck.messages is not None
     assert_frame_equal(duck.messages, reference.messages)
     assert duck.outcomes.height == 102

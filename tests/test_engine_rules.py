@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 
 from triggerlab.campaign import Campaign
 from triggerlab.engine.common import bucket
-from triggerlab.engine.inputs import EngineInputs
+from triggerlab.engine.inputs import EngineInputs, EngineOutput, RenderMode
 from triggerlab.settings import Settings
 from triggerlab.simulation import run_engine
 
@@ -82,6 +82,42 @@ def t(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
+EVENTS_SCHEMA = pl.Schema({"identity": pl.String(), "event": pl.String(), "ts": UTC_TS})
+HISTORY_SCHEMA = pl.Schema(
+    {"identity": pl.String(), "channel": pl.String(), "campaign_id": pl.String(), "sent_at": UTC_TS}
+)
+
+
+def run_both(
+    source: Path | pl.DataFrame,
+    campaigns: list[Campaign],
+    *,
+    profiles: pl.DataFrame | None = None,
+    events: pl.DataFrame | None = None,
+    history: pl.DataFrame | None = None,
+    settings: Settings | None = None,
+    render: RenderMode = "all",
+) -> tuple[EngineOutput, EngineOutput]:
+    """Run the reference and the DuckDB engine on the same batch and tables; returns (reference, duck)."""
+    inputs = EngineInputs(
+        campaigns={c.id or "": c for c in campaigns},
+        settings=settings or Settings(timezone="Asia/Kolkata"),
+        profiles=profiles if profiles is not None else PROFILES,
+        events=events if events is not None else pl.DataFrame(schema=EVENTS_SCHEMA),
+        history=history if history is not None else pl.DataFrame(schema=HISTORY_SCHEMA),
+        render=render,
+    )
+    _, reference = run_engine(source, inputs, at=None, engine="reference")
+    _, duck = run_engine(source, inputs, at=None, engine="duck")
+    return reference, duck
+
+
+def batch_file(tmp_path: Path, lines: list[str]) -> Path:
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return batch
+
+
 def decide(
     tmp_path: Path,
     campaigns: list[Campaign],
@@ -93,24 +129,9 @@ def decide(
     columns: list[str] = COLUMNS,
 ) -> pl.DataFrame:
     """Run both engines; they must agree; return ``columns`` (by default the decided ones)."""
-    batch = tmp_path / "batch.jsonl"
-    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    inputs = EngineInputs(
-        campaigns={c.id or "": c for c in campaigns},
-        settings=settings or Settings(timezone="Asia/Kolkata"),
-        profiles=PROFILES,
-        events=events
-        if events is not None
-        else pl.DataFrame(schema={"identity": pl.String, "event": pl.String, "ts": UTC_TS}),
-        history=history
-        if history is not None
-        else pl.DataFrame(
-            schema={"identity": pl.String, "channel": pl.String, "campaign_id": pl.String, "sent_at": UTC_TS}
-        ),
-        render="all",
+    reference, duck = run_both(
+        batch_file(tmp_path, lines), campaigns, settings=settings, events=events, history=history
     )
-    _, reference = run_engine(batch, inputs, at=None, engine="reference")
-    _, duck = run_engine(batch, inputs, at=None, engine="duck")
     assert_frame_equal(duck.outcomes, reference.outcomes)
     return reference.outcomes.select(columns)
 
