@@ -6,10 +6,10 @@
    ``payload_check_query`` from the campaign's derived paths, read from a Parquet file: rows/s for all rows
    (about 2% broken) as the batch check runs it (``broken_only``: the rows with findings come out), the
    same over the payloads already in a DuckDB table (as ``triggerlab check`` and the simulator run it, over
-   the trigger loader's table: no Parquet read), for the same query listing every row, for the clean rows alone (the proof's rate), and with ``exact_only``
-   (the exact stage on every row), each the best of three interleaved rounds (wall time, and the least CPU
-   time of the process); the process's peak memory; and, for scale, the per-payload Python check
-   (``validate_payload``) on a slice.
+   the trigger loader's table: no Parquet read), for the same query listing every row, for the clean rows
+   alone (the proof's rate), and with ``exact_only`` (the exact stage on every row), each the best of three
+   interleaved rounds (wall time, and the least CPU time of the process); the process's peak memory; and,
+   for scale, the per-payload Python check (``validate_payload``) on a slice.
 
 ``python benchmarks/bench_render.py [--renders N] [--payloads N]``.
 """

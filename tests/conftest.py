@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+import signal
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -41,3 +43,20 @@ def simulate_sample(campaigns: Sequence[Path], **options: Any) -> SimulationResu
 @pytest.fixture
 def sample_dir() -> Path:
     return SAMPLE
+
+
+@pytest.fixture
+def received() -> Iterator[list[int]]:
+    """A caller's own SIGALRM handler (pytest-timeout's stands in its place), restored afterwards with the
+    caller's timer; the signals it got."""
+    got: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        got.append(signum)
+
+    before = signal.signal(signal.SIGALRM, handler)
+    delay, interval = signal.setitimer(signal.ITIMER_REAL, 0)
+    yield got
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, before)
+    signal.setitimer(signal.ITIMER_REAL, delay, interval)

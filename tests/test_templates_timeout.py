@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
-from types import FrameType
-
-import pytest
 
 from triggerlab import Campaign, render
 from triggerlab.templates.timeout import _on_alarm
@@ -16,21 +12,6 @@ LOOP = "{% for i in ExternalTrigger.items %}{{ i }}{% endfor %}"
 
 def push(body: str) -> Campaign:
     return Campaign.model_validate({"name": "T", "channel": "push", "message": {"title": "T", "body": body}})
-
-
-@pytest.fixture
-def received() -> Iterator[list[int]]:
-    """A caller's own SIGALRM handler (pytest-timeout's stands in its place), restored afterwards."""
-    got: list[int] = []
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        got.append(signum)
-
-    before = signal.signal(signal.SIGALRM, handler)
-    delay, interval = signal.setitimer(signal.ITIMER_REAL, 0)
-    yield got
-    signal.signal(signal.SIGALRM, before)
-    signal.setitimer(signal.ITIMER_REAL, delay, interval)
 
 
 def test_an_alarm_after_the_render_reaches_the_callers_handler(received: list[int]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -10,7 +11,7 @@ from pydantic import Field, field_validator
 from triggerlab._model import Model, Whole, broken, show
 from triggerlab.durations import Duration, parse_duration
 
-__all__ = ["FrequencyCap", "Settings", "is_zone"]
+__all__ = ["FrequencyCap", "Settings", "is_zone", "payload_size"]
 
 _CALENDAR_PERIODS = ("day", "week", "month")
 
@@ -82,3 +83,11 @@ class Settings(Model):
         if value != 0 and not 2 <= value <= 5:
             broken(f"must be 0 or between 2 and 5 (got {value})")
         return value
+
+
+def payload_size(payload: Any) -> int:
+    """What ``max_payload_bytes`` limits: the UTF-8 length of the payload's compact JSON text (a lone
+    surrogate escape, which Python's JSON reader accepts, counts as its 3 bytes; a Python value JSON has no
+    form for, as its text)."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+    return len(text.encode("utf-8", "surrogatepass"))

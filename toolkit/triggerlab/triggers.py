@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from triggerlab.errors import InputError, input_file
-from triggerlab.settings import Settings
+from triggerlab.settings import Settings, payload_size
 
 __all__ = [
     "REASONS",
@@ -274,11 +274,6 @@ def _has_non_string_leaf(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_non_string_leaf(item) for item in value)
     return not isinstance(value, str)
-
-
-def payload_size(payload: Any) -> int:
-    """UTF-8 bytes of the compact JSON of a payload (the size ``max_payload_bytes`` limits)."""
-    return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 def _payload_problem(request: dict[str, Any], settings: Settings) -> str | None:

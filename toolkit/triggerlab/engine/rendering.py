@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,4 +44,11 @@ def always_ok(campaign: Campaign, settings: Settings) -> bool:
 
 
 def fields_json(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, ensure_ascii=False, sort_keys=False)
+    """The rendered fields as JSON text: non-ASCII text as it is, a lone surrogate (from a payload's
+    ``"\\ud800"``, which Python's JSON reader accepts) escaped, so the text stays valid UTF-8 for polars."""
+    text = json.dumps(fields, ensure_ascii=False, sort_keys=False)
+    return _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+#: a surrogate code point: in a Python string it can only be a lone one (a pair is one code point)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")

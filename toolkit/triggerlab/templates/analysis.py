@@ -164,22 +164,29 @@ class _Walk:
                 aliases[loop.identifier] = (*item, ITEM)
             else:
                 self.locals.add(loop.identifier)
-            self.nodes(list(node.block.nodes), _Scope(aliases, conditional=False))
+            self.nodes(list(node.block.nodes), _Scope(aliases, conditional=scope.conditional))
             if isinstance(node, ForNode) and node.default is not None:
                 self.nodes(list(node.default.nodes), _Scope(scope.aliases, conditional=True))
             return
         branching = isinstance(
             node, (IfNode, UnlessNode, CaseNode, ConditionalBlockNode, MultiExpressionBlockNode)
         )
+        # a bare ``{% assign p = ExternalTrigger.plan %}`` prints and touches nothing (a missing key is not
+        # reported by it): its value is followed through ``p`` instead
+        target = self.resolve_path(node.expression, scope) if isinstance(node, AssignNode) else None
         for expr in node.expressions():
-            self.expression(expr, scope, "condition" if branching else "value")
+            self.expression(expr, scope, "condition" if branching else "value", printed=target is None)
         if isinstance(node, AssignNode):
             self.locals.add(node.name)
-            target = self.resolve_path(node.expression, scope)
             if target is not None:
                 self.assigned[node.name] = target
+            elif not scope.conditional:
+                # reassigned to anything else on every path: the name no longer stands for a payload path
+                self.assigned.pop(node.name, None)
         if isinstance(node, CaptureNode):
             self.locals.add(node.name)
+            if not scope.conditional:
+                self.assigned.pop(node.name, None)
         inner = _Scope(scope.aliases, conditional=scope.conditional or branching)
         for child in node.children(self.static, include_partials=False):
             self.node(child, inner)
@@ -215,7 +222,7 @@ class _Walk:
             out.append(seg)
         return tuple(out), False
 
-    def expression(self, expr: Expression, scope: _Scope, kind: UseKind) -> None:
+    def expression(self, expr: Expression, scope: _Scope, kind: UseKind, *, printed: bool = True) -> None:
         for path, default, json, filters in _paths(expr, None, False):
             defaulted = default is not None
             for seg in path.path[1:]:
@@ -227,7 +234,7 @@ class _Walk:
             line, column = line_col(self.source, path.token.start_index)
             stringified = all(name in STRING_FILTERS for name in filters)
             skipped = defaulted or json or scope.conditional or self.after_abort
-            required = kind == "value" and stringified and not skipped
+            required = kind == "value" and printed and stringified and not skipped
             self.uses.append(
                 Use(
                     path=resolved_text(resolved),

@@ -43,6 +43,8 @@ __all__ = [
 
 _EXPECTED_END = re.compile(r"expected tag end(\w+)")
 _STRAY_END = re.compile(r"unexpected tag 'end\w+'")
+#: python-liquid's message when the template ends inside a block that names no end tag (an unclosed ``case``)
+_END_OF_SOURCE = "unexpected tag 'end of expression'"
 
 
 def line_col(source: str, index: int) -> tuple[int, int]:
@@ -126,6 +128,8 @@ def _syntax_error(env: Dialect, source: str, err: LiquidError) -> TemplateSyntax
     unclosed = None
     if expected and index is None:
         unclosed = _unclosed(env, source, expected.group(1))
+    elif message == _END_OF_SOURCE and index is None:
+        unclosed = _unclosed(env, source, None)
     elif stray_end:
         # an end tag that closes nothing open here: the real mistake is the block left open before it
         unclosed = _unclosed(env, source, None, before=index)

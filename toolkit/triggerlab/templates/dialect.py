@@ -180,7 +180,8 @@ class DialectContext(RenderContext):
     def filter(self, name: str, token: Token | None) -> Any:
         if name == "default":
             return partial(_tracked_default, self, token)
-        return super().filter(name, token)
+        found = super().filter(name, token)
+        return partial(_strict_filter, found) if self.env.undefined is StrictMissing else found
 
     def get_buffer(self, buf: TextIO | None = None) -> StringIO:
         limit = self.env.output_stream_limit
@@ -188,6 +189,16 @@ class DialectContext(RenderContext):
             return StringIO()
         carry = buf.size if isinstance(buf, CodePointIO) else 0
         return CodePointIO(limit - carry)
+
+
+def _strict_filter(function: Any, obj: object, *args: object, **kwargs: object) -> Any:
+    """A filter under ``missing_keys: error``: a missing key given to it fails, as any other use of one does.
+    Without this, the filters that read a missing value as zero or nothing without touching it (``plus``,
+    ``times``, ``round``, ``date``...) would render ``{{ ExternalTrigger.qty | plus: 1 }}`` as ``1``."""
+    for value in (obj, *args, *kwargs.values()):
+        if type(value) is StrictMissing:
+            str(value)  # raises UndefinedError with the key's path (and records it)
+    return function(obj, *args, **kwargs)
 
 
 def _tracked_default(
@@ -264,9 +275,8 @@ def _json_value(value: object) -> object:
 
 
 def json_filter(obj: object) -> str:
-    """``| json``: the value as RFC 8259 JSON text (a missing key is ``null``; NaN/Infinity fail)."""
-    if isinstance(obj, StrictMissing):
-        str(obj)  # raises UndefinedError with the key's path, as any other use of a missing key does
+    """``| json``: the value as RFC 8259 JSON text (a missing key is ``null``, and under ``missing_keys:
+    error`` fails as given to any filter; NaN/Infinity fail)."""
     if isinstance(obj, Undefined):
         return "null"
     if isinstance(obj, float) and not math.isfinite(obj):

@@ -8,14 +8,13 @@ accepts numbers, booleans and null). Paths read like templates: ``ExternalTrigge
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from triggerlab._model import show
 from triggerlab.campaign import Campaign
 from triggerlab.errors import Finding
-from triggerlab.settings import Settings
+from triggerlab.settings import Settings, payload_size
 from triggerlab.templates.dialect import path_text
 from triggerlab.templates.schema import SchemaNode, payload_tree
 
@@ -23,12 +22,6 @@ __all__ = ["payload_size", "validate_payload"]
 
 _DEFAULT_SETTINGS = Settings()
 _SCALARS_COERCED = (str, int, float, bool, type(None))
-
-
-def payload_size(payload: Any) -> int:
-    """UTF-8 length of the compact JSON text, as rule 1 measures it."""
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
-    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _kind(value: Any) -> str:
@@ -97,9 +90,9 @@ def validate_payload(campaign: Campaign, payload: Any, *, settings: Settings | N
             children.extend((child, sub, (*path, i)) for i, child in enumerate(value))
         elif not isinstance(value, str):
             if not coerce:
-                findings.append(
-                    Finding(where, f"must be a string (got {show(value)}); payload_values: coerce accepts it")
-                )
+                # the hint only where it holds: coerce accepts JSON's scalars, not any Python value
+                hint = "; payload_values: coerce accepts it" if isinstance(value, _SCALARS_COERCED) else ""
+                findings.append(Finding(where, f"must be a string (got {show(value)}){hint}"))
             elif not isinstance(value, _SCALARS_COERCED):
                 findings.append(
                     Finding(where, f"must be a string, number, boolean or null (got {show(value)})")

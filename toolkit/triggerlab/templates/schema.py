@@ -69,12 +69,16 @@ class SchemaNode:
 
 def _add(root: SchemaNode, use: Use) -> None:
     segments = use.segments[1:]
-    last_item = max((i for i, s in enumerate(segments) if s == ITEM or isinstance(s, int)), default=-1)
+    # required: the keys after the last loop, down to the first index (``items[0].sku`` needs ``items``;
+    # ``sku`` is needed in item 0 only, which the one schema of all items cannot say)
+    last_item = max((i for i, s in enumerate(segments) if s == ITEM), default=-1)
     node = root
+    indexed = False
     for i, seg in enumerate(segments):
         parent = node
         node = node.item() if seg == ITEM or isinstance(seg, int) else node.child(str(seg))
-        if use.required and i > last_item and isinstance(seg, str):
+        indexed = indexed or (i > last_item and isinstance(seg, int))
+        if use.required and i > last_item and not indexed and isinstance(seg, str):
             parent.required[seg] = None
     if use.dynamic:
         return
