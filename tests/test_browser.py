@@ -190,6 +190,9 @@ def test_widgets_render_and_react_in_jupyterlab(chromium: str, lab: str) -> None
         page = browser.new_page(viewport={"width": 1300, "height": 4200})
         page.set_default_timeout(TIMEOUT_MS)
         expect.set_options(timeout=TIMEOUT_MS)
+        console: list[str] = []
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+        page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
         try:
             page.goto(f"{lab}/lab/tree/widgets.ipynb")
             page.wait_for_selector(".jp-Notebook .jp-Cell")
@@ -201,6 +204,13 @@ def test_widgets_render_and_react_in_jupyterlab(chromium: str, lab: str) -> None
             _check(page)
         except Exception:
             page.screenshot(path=_artifacts() / "failure.png", full_page=True)
+            # the browser's errors and warnings go to the failure report (pytest prints a failed test's output)
+            (_artifacts() / "console.log").write_text("\n".join(console), encoding="utf-8")
+            print(
+                "browser console (errors and warnings):",
+                *(m for m in console if m.startswith(("error", "warn", "page"))),
+                sep="\n",
+            )
             raise
         finally:
             browser.close()
