@@ -126,7 +126,9 @@ def _open_table(con: duckdb.DuckDBPyConnection, source: pl.DataFrame | Path) -> 
         )
     else:
         columns = source.columns
-        con.register("tl_frame", source.with_row_index("line", offset=1).to_arrow())
+        con.register(
+            "tl_frame", source.with_row_index("line", offset=1).to_arrow(compat_level=pl.CompatLevel.newest())
+        )
     if "body" not in columns:
         _close_table(con, source)
         raise InputError("a trigger table needs the columns id, received_at, body (body as JSON text)")
