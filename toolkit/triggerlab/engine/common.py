@@ -16,6 +16,7 @@ from triggerlab.settings import FrequencyCap, Settings
 __all__ = [
     "INACTIVE_EARLY",
     "INACTIVE_LATE",
+    "SYSTEM_SALT",
     "bucket",
     "cap_reason",
     "schedule_bounds",
@@ -26,6 +27,8 @@ INACTIVE_LATE = "received at or after schedule.end"
 NOT_IN_SEGMENT = "audience filters not met"
 SYSTEM_CONTROL = "in the workspace's system control group"
 CONTROL = "in the campaign's control group"
+#: the salt of the system control group's bucket (a campaign's bucket is salted with its id)
+SYSTEM_SALT = "system"
 EXPIRED_END = "delivery time is at or after schedule.end"
 
 

@@ -143,10 +143,13 @@ class DuckEngine:
         zone_expr = "NULL"
         if "timezone" in self.profile_schema:
             zone_expr = f"CASE WHEN list_contains({_list(sorted(self.zones))}, timezone) THEN timezone END"
-        # each key carries the profile's identity and zone, so the batch joins the profiles once
+        # each key carries the profile's identity, zone and system bucket (a user's, whatever the campaign:
+        # one md5 per profile, not per row), so the batch joins the profiles once
+        system = _BUCKET.format(salt=quote(common.SYSTEM_SALT), identity="CAST(identity AS VARCHAR)")
         keys = " UNION ALL ".join(
             f"SELECT '{k}' AS kind, CAST({quote_name(k)} AS VARCHAR) AS value, __pidx AS pidx,"
-            f" CAST(identity AS VARCHAR) AS p_identity, {zone_expr} AS p_zone FROM prof"
+            f" CAST(identity AS VARCHAR) AS p_identity, {zone_expr} AS p_zone, {system}::UTINYINT AS p_sys"
+            " FROM prof"
             f" WHERE {quote_name(k)} IS NOT NULL"
             for k in kinds
         )
@@ -173,20 +176,20 @@ class DuckEngine:
         payload = "payload" if self.payloads else "NULL::VARCHAR AS payload"
         columns = f"line, request_id, received_at, campaign_id, kind, value, {payload}, invalid"
         matched = f"""SELECT t.*, k.pidx, coalesce(k.p_identity, t.value) AS identity,
-                   coalesce(k.p_zone, $ws) AS zone
+                   coalesce(k.p_zone, $ws) AS zone, k.p_sys AS sys_bucket
             FROM {{targets}} t
             LEFT JOIN tl_keys k ON t.invalid IS NULL AND {same.format(k="k")}"""
         single = matched.format(targets=f"(SELECT {columns} FROM targets ANTI JOIN tl_multi USING (line))")
         several = matched.format(targets="(FROM targets SEMI JOIN tl_multi USING (line))")
         self.sql(
             f"""CREATE OR REPLACE TEMP TABLE rows AS
-            SELECT line << 32 AS rid, {columns}, pidx, 0::BIGINT AS recipient, identity, zone
+            SELECT line << 32 AS rid, {columns}, pidx, 0::BIGINT AS recipient, identity, zone, sys_bucket
             FROM ({single})
             UNION ALL
             SELECT (line << 32) + recipient AS rid, * FROM (
                 SELECT {columns}, pidx,
                        row_number() OVER (PARTITION BY line ORDER BY el, ipos, tpos, pidx) - 1 AS recipient,
-                       identity, zone
+                       identity, zone, sys_bucket
                 FROM ({several}))""",
             {"ws": self.inputs.settings.timezone},
         )
@@ -502,6 +505,9 @@ class DuckEngine:
             {"all": self.inputs.render == "all", "size": SAMPLE_SIZE},
         )
 
+
+#: a user's bucket (0-99) for a salt: a campaign id, or the system control group's
+_BUCKET = "((md5_number({salt} || '|' || {identity}) >> 64)::UBIGINT % 100)::BIGINT"
 
 #: a row's ``rid`` is its line shifted 32 bits left plus its recipient number
 _RECIPIENT = 0xFFFFFFFF

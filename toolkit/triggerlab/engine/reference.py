@@ -118,7 +118,7 @@ class Reference:
         if not self.in_segment(campaign, row.profile, received_at):
             return row.stop("not_in_segment", common.NOT_IN_SEGMENT)
         system = self.settings.system_control_group
-        if campaign.apply_system_control and common.bucket("system", row.identity or "") < system:
+        if campaign.apply_system_control and common.bucket(common.SYSTEM_SALT, row.identity or "") < system:
             return row.stop("system_control", common.SYSTEM_CONTROL)
         if row.bucket is not None and row.bucket < campaign.control_group:
             return row.stop("control", common.CONTROL)
