@@ -478,9 +478,8 @@ class DuckEngine:
         self.release("events")
         local = delivery_local_sql("t.delivery_at", "o.off", "o.suffix")
         frame = self.frame(
-            f"""SELECT f.rid, f.request_id, f.rid >> 32 AS line, f.rid & {_RECIPIENT} AS recipient,
-                   f.campaign_id, f.identity, f.received_at, {_FINAL_STATUS} AS status,
-                   {_FINAL_REASON} AS reason, f.bucket, t.delivery_at,
+            f"""SELECT f.rid, f.request_id, f.campaign_id, f.identity, f.received_at,
+                   {_FINAL_STATUS} AS status, {_FINAL_REASON} AS reason, f.bucket, t.delivery_at,
                    CASE WHEN t.delivery_at IS NOT NULL THEN {local} END
                        AS delivery_local,
                    CASE WHEN t.delivery_at IS NOT NULL THEN t.delivery_at > f.received_at END AS delayed,
@@ -533,17 +532,20 @@ def _list(values: list[str]) -> str:
 
 
 def _sorted_by_rid(columns: list[pl.Series]) -> pl.DataFrame:
-    """The frame of ``columns`` in ``rid`` order, without ``rid``, sorted column by column: the list is the
+    """The frame of ``columns`` in ``rid`` order, with ``line`` and ``recipient`` read from the sorted ``rid``
+    (cheaper than two more columns to transfer and gather), sorted column by column: the list is the
     only holder of each unsorted column, so replacing it frees it and only the columns being gathered are held
     twice (a whole-frame sort holds every row twice). Each column is made one chunk first: a gather from
     DuckDB's dozens of Arrow batches costs three to four times a rechunk and a gather from one. Columns are
     gathered on several threads (polars lets go of the GIL): 10M rows in 1.1-1.5 s instead of 1.8-2.9 s."""
     rid = next(index for index, column in enumerate(columns) if column.name == "rid")
-    order = columns.pop(rid).arg_sort()
+    order = columns[rid].arg_sort()
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         for index, gathered in enumerate(pool.map(lambda column: column.rechunk().gather(order), columns)):
             columns[index] = gathered
-    return pl.DataFrame(columns)
+    return pl.DataFrame(columns).with_columns(
+        line=pl.col("rid") // (_RECIPIENT + 1), recipient=pl.col("rid").and_(_RECIPIENT)
+    )
 
 
 def _conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
