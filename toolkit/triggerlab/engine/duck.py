@@ -73,11 +73,6 @@ class DuckEngine:
         self._arrow: dict[str, object] = {}
         self._filters: list[str] = []
         self.con.execute("SET TimeZone = 'UTC'")
-        # results go to polars as Arrow string views, polars' own layout: taken over without a copy (with
-        # Arrow's older layout polars rewrote every string, 1.7 s and 250k fresh pages for the outcomes of
-        # 10M rows)
-        self.con.execute("SET arrow_output_version = '1.4'")
-        self.con.execute("SET produce_arrow_string_view = true")
         self.con.execute(f"CREATE TYPE tl_status AS ENUM ({', '.join(quote(s) for s in STATUSES)})")
         profiles = inputs.profiles.with_row_index("__pidx").with_columns(pl.col("__pidx").cast(pl.Int64))
         self.profile_schema = inputs.profiles.schema
