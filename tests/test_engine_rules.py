@@ -369,6 +369,31 @@ def test_rules_6_and_7_control_groups(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("copies", [1, 3])
+def test_rules_6_and_7_buckets_hashed_per_row_or_per_profile(tmp_path: Path, copies: int) -> None:
+    """One line of three users (fewer rows than profiles: each row hashes its own bucket) and three copies of
+    it (more rows than profiles: the DuckDB engine hashes each profile's bucket once per campaign): the same
+    buckets and decisions, row by row."""
+    settings = Settings(timezone="Asia/Kolkata", system_control_group=5)
+    lines = [request({"identity": ["u1", "u2", "u3"]})] * copies
+    got = decide(
+        tmp_path,
+        [campaign(control_group=20)],
+        lines,
+        settings=settings,
+        columns=["identity", "status", "bucket"],
+    )
+    users = ["u1", "u2", "u3"] * copies
+    expected = pl.DataFrame(
+        {
+            "identity": users,
+            "status": ["sent", "system_control", "control"] * copies,
+            "bucket": [bucket("500", user) for user in users],
+        }
+    )
+    assert_frame_equal(got, expected)
+
+
 def test_transactional_campaigns_skip_the_system_control_group(tmp_path: Path) -> None:
     settings = Settings(timezone="Asia/Kolkata", system_control_group=5)
     got = decide(
