@@ -426,11 +426,9 @@ class DuckEngine:
         self.sql(
             """CREATE OR REPLACE TEMP TABLE c12 AS
             SELECT s.rid, s.identity, s.zone, s.campaign_id, c.channel, s.delivery_at AS moment,
-                s.received_at, wall_at(s.delivery_at, o.off) AS wall
+                s.received_at, wall_at(s.delivery_at, s.off_d) AS wall
             FROM sched s JOIN camps c USING (campaign_id)
-            JOIN tz_ranges o ON o.zone = s.zone AND s.delivery_at >= o.since AND s.delivery_at < o.until
-                AND o.off IS NOT NULL
-            WHERE s.status IS NULL"""
+            WHERE s.status IS NULL AND s.off_d IS NOT NULL"""
         )
         self.sql(
             """CREATE OR REPLACE TEMP TABLE h12 AS
@@ -489,19 +487,17 @@ class DuckEngine:
         )
         conversion_table(self.con, "grouped")
         self.drop("grouped")
-        self.narrow("sched", "rid", "delivery_at", "status", "reason")
+        self.narrow("sched", "rid", "delivery_at", "off_d", "suffix_d", "status", "reason")
         self.release("events")
-        local = delivery_local_sql("t.delivery_at", "o.off", "o.suffix")
+        # the delivery offset and its text come from rule 10's span lookup (no lookup of every row here)
+        local = delivery_local_sql("t.delivery_at", "t.off_d", "t.suffix_d")
         frame = self.frame(
             f"""SELECT f.rid, f.request_id, f.campaign_id, f.identity, f.received_at,
                    {_FINAL_STATUS} AS status, {_FINAL_REASON} AS reason, f.bucket, t.delivery_at,
-                   CASE WHEN t.delivery_at IS NOT NULL THEN {local} END
-                       AS delivery_local,
+                   CASE WHEN t.off_d IS NOT NULL THEN {local} END AS delivery_local,
                    CASE WHEN t.delivery_at IS NOT NULL THEN t.delivery_at > f.received_at END AS delayed,
                    f.missing_keys, v.converted
-            FROM s3 f LEFT JOIN sched t USING (rid) LEFT JOIN conv v USING (rid)
-            LEFT JOIN tz_ranges o ON o.zone = f.zone AND t.delivery_at >= o.since AND t.delivery_at < o.until
-                AND o.off IS NOT NULL"""
+            FROM s3 f LEFT JOIN sched t USING (rid) LEFT JOIN conv v USING (rid)"""
         )
         self.drop("conv")
         return frame

@@ -47,7 +47,9 @@ def build_offsets(con: duckdb.DuckDBPyConnection, zones: list[str], first: date,
             SELECT zone, '-infinity'::TIMESTAMPTZ, NULL FROM tz_offsets GROUP BY zone)
         SELECT zone, since, lead(since) OVER w AS change,
                coalesce(lead(since) OVER w, 'infinity'::TIMESTAMPTZ) AS until,
-               off, lead(off) OVER w AS next_off, {_suffix_sql("off")} AS suffix
+               coalesce(lead(since, 2) OVER w, 'infinity'::TIMESTAMPTZ) AS next_until,
+               off, lead(off) OVER w AS next_off, {_suffix_sql("off")} AS suffix,
+               lead({_suffix_sql("off")}) OVER w AS next_suffix
         FROM spans WINDOW w AS (PARTITION BY zone ORDER BY since)"""
     )
 
@@ -55,7 +57,13 @@ def build_offsets(con: duckdb.DuckDBPyConnection, zones: list[str], first: date,
 def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     """``sched`` for ``rows(rid, received_at, zone, campaign_id, ...)`` reaching rule 10: every column of
     ``rows`` (the later stages read them here, not from a copy of every row), ``delivery_at``, ``status``
-    and ``reason``; campaign settings come from ``camps``."""
+    and ``reason``; campaign settings come from ``camps``. Also the zone's offset at ``delivery_at``
+    (``off_d``) and its ``+HH:MM`` text (``suffix_d``): the span lookup that found the delivery time knows
+    its offset, so neither rule 12 nor the outcomes look it up again (10M rows: 0.75 s less).
+
+    The delivery time lies in the span of the trigger time, or at or after the change that ends it; in the
+    span that change opens unless a second change comes first (no zone changes twice within a day, but
+    the spans can say so): those rows look their offset up afterwards."""
     names = con.execute(f"SELECT column_name FROM (DESCRIBE {rows})").fetchall()
     kept = ", ".join(quote_name(name) for (name,) in names)
     con.execute(
@@ -64,7 +72,8 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
             SELECT r.*, c.dnd_start::TIME AS dnd_start, c.dnd_end::TIME AS dnd_end,
                 c.dnd_discard, c.sched_end, c.max_delay_s,
                    c.max_delay_mo, c.reason_dnd, c.reason_delay, c.dnd_start IS NOT NULL AS has_dnd,
-                   o.off AS off_r, o.change, o.next_off AS off_c
+                   o.off AS off_r, o.change, o.next_off AS off_c, o.next_until AS until_c,
+                   o.suffix AS suffix_r, o.next_suffix AS suffix_c
             FROM {rows} r JOIN camps c USING (campaign_id)
             LEFT JOIN tz_ranges o
                 ON o.zone = r.zone AND r.received_at >= o.since AND r.received_at < o.until),
@@ -83,10 +92,23 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
                         WHEN change IS NULL OR change > reach THEN reach
                         WHEN NOT dnd_inside(wall_at(change, off_c)::TIME, dnd_start, dnd_end) THEN change
                         ELSE instant_at(dnd_reach(wall_at(change, off_c), dnd_end), off_c) END AS delivery_at
-            FROM first_reach)
+            FROM first_reach),
+        placed AS (
+            -- the span holding the delivery time: the trigger's, or the next one (NULL: a second change)
+            SELECT *, CASE WHEN delivery_at < coalesce(change, 'infinity'::TIMESTAMPTZ) THEN 'r'
+                           WHEN delivery_at < until_c THEN 'c' END AS span
+            FROM timed),
+        kept AS (
+            SELECT *,
+                   CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN NULL
+                        ELSE delivery_at END AS kept_at,
+                   CASE span WHEN 'r' THEN off_r WHEN 'c' THEN off_c END AS off_at,
+                   CASE span WHEN 'r' THEN suffix_r WHEN 'c' THEN suffix_c END AS suffix_at
+            FROM placed)
         SELECT {kept},
-               CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN NULL
-                    ELSE delivery_at END AS delivery_at,
+               kept_at AS delivery_at,
+               CASE WHEN kept_at IS NOT NULL THEN off_at END AS off_d,
+               CASE WHEN kept_at IS NOT NULL THEN suffix_at END AS suffix_d,
                CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN 'dnd_discarded'
                     WHEN sched_end IS NOT NULL AND delivery_at >= sched_end THEN 'expired'
                     WHEN max_delay_s IS NOT NULL AND delivery_at > received_at + to_seconds(max_delay_s)
@@ -99,8 +121,14 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
                          AND max_delay_s IS NOT NULL THEN reason_delay
                     WHEN max_delay_mo IS NOT NULL AND delivery_at > received_at + to_months(max_delay_mo)
                         THEN reason_delay END AS reason
-        FROM timed""",
+        FROM kept""",
         {"end_reason": EXPIRED_END},
+    )
+    # the rare rows whose delivery time is past a second change: their offset looked up in the spans
+    con.execute(
+        """UPDATE sched SET off_d = o.off, suffix_d = o.suffix FROM tz_ranges o
+        WHERE sched.delivery_at IS NOT NULL AND sched.off_d IS NULL AND o.zone = sched.zone
+            AND sched.delivery_at >= o.since AND sched.delivery_at < o.until AND o.off IS NOT NULL"""
     )
 
 
