@@ -13,6 +13,10 @@ cap counts the entries from the start of the row's wall-clock period, taken at t
 period lies after that instant: its wall clock is not before the period's start, and its offset differs from
 the row's by at most ``slack``. So the frame holds every entry of the period up to the row (and maybe a few
 before it: a higher bound).
+
+A user whose entries (rows and history) are fewer than each cap's limit on its channel, and at most one per
+campaign with a minimum gap, is under every bound by those totals alone: such users are found by a hash
+aggregate, and only the other users' entries are sorted for the windows.
 """
 
 from __future__ import annotations
