@@ -83,14 +83,8 @@ def test_window_is_open_at_the_trigger_and_closed_at_its_end(
     conversion_table(con, "grouped")
     # 1: only events at the trigger and a second past the end; 2: the later one is inside; 3: no events;
     # 4: the Viewed event a second after the end; 5: exactly at the end; 6: exactly at the end, a second later
-    assert con.sql("SELECT rid, converted FROM conv ORDER BY rid").fetchall() == [
-        (1, False),
-        (2, True),
-        (3, False),
-        (4, False),
-        (5, True),
-        (6, True),
-    ]
+    # conv lists the rows that convert
+    assert con.sql("SELECT rid FROM conv ORDER BY rid").fetchall() == [(2,), (5,), (6,)]
     assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'conv_ev'").fetchall() == [(0,)]
     con.close()
 

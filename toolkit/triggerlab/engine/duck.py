@@ -491,12 +491,18 @@ class DuckEngine:
         self.release("events")
         # the delivery offset and its text come from rule 10's span lookup (no lookup of every row here)
         local = delivery_local_sql("t.delivery_at", "t.off_d", "t.suffix_d")
+        # ``conv`` lists the rows that convert; the others of the two groups of a campaign with a goal do not
+        goals = sorted(cid for cid, campaign in self.inputs.campaigns.items() if campaign.goal is not None)
         frame = self.frame(
             f"""SELECT f.rid, f.request_id, f.campaign_id, f.identity, f.received_at,
                    {_FINAL_STATUS} AS status, {_FINAL_REASON} AS reason, f.bucket, t.delivery_at,
                    CASE WHEN t.off_d IS NOT NULL THEN {local} END AS delivery_local,
                    CASE WHEN t.delivery_at IS NOT NULL THEN t.delivery_at > f.received_at END AS delayed,
-                   f.missing_keys, v.converted
+                   f.missing_keys,
+                   CASE WHEN v.rid IS NOT NULL THEN true
+                        WHEN list_contains({_list(goals)}, f.campaign_id)
+                             AND (f.status = 'control' OR (f.status IS NULL AND t.status IS NULL)) THEN false
+                   END AS converted
             FROM s3 f LEFT JOIN sched t USING (rid) LEFT JOIN conv v USING (rid)"""
         )
         self.drop("conv")

@@ -18,12 +18,17 @@ __all__ = ["conversion_table"]
 
 
 def conversion_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
-    """Create temp table ``conv(rid, converted)`` for ``rows(rid, identity, goal_event, received_at, closes)``
-    from the goal events in ``events(identity, event, ts)``."""
+    """Create temp table ``conv(rid)``: the rows of ``rows(rid, identity, goal_event, received_at, closes)``
+    that convert, from the goal events in ``events(identity, event, ts)``; the others do not.
+
+    Only events of a goal's name between that goal's first trigger and last window end are read: a range
+    on a small join (the events were cut to the batch's users already when it names few of them; checking
+    each event's user against the rows' here cost twice as much at 10M rows, and dropped a tenth less)."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE conv_ev AS
-        SELECT identity, event, ts FROM events
-        WHERE event IN (SELECT goal_event FROM {rows}) AND identity IN (SELECT identity FROM {rows})"""
+        SELECT e.identity, e.event, e.ts FROM events e
+        JOIN (SELECT goal_event, min(received_at) AS low, max(closes) AS high FROM {rows} GROUP BY ALL) s
+            ON e.event = s.goal_event AND e.ts > s.low AND e.ts <= s.high"""
     )
     if _pairs(con, rows) <= PAIRS_PER_ROW * row_count(con, rows):
         _joined(con, rows)
@@ -47,18 +52,16 @@ def _pairs(con: duckdb.DuckDBPyConnection, rows: str) -> int:
 def _joined(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE conv AS
-        SELECT g.rid, count(e.ts) > 0 AS converted
-        FROM {rows} g LEFT JOIN conv_ev e
+        SELECT g.rid FROM {rows} g SEMI JOIN conv_ev e
             ON e.identity = g.identity AND e.event = g.goal_event
-            AND e.ts > g.received_at AND e.ts <= g.closes
-        GROUP BY g.rid"""
+            AND e.ts > g.received_at AND e.ts <= g.closes"""
     )
 
 
 def _as_of(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE conv AS
-        SELECT g.rid, coalesce(e.ts <= g.closes, false) AS converted
-        FROM {rows} g ASOF LEFT JOIN conv_ev e
-            ON e.identity = g.identity AND e.event = g.goal_event AND g.received_at < e.ts"""
+        SELECT g.rid FROM {rows} g ASOF JOIN conv_ev e
+            ON e.identity = g.identity AND e.event = g.goal_event AND g.received_at < e.ts
+        WHERE e.ts <= g.closes"""
     )
