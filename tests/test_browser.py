@@ -46,6 +46,8 @@ CHROMIUM_FLAGS = [
 KERNEL = "triggerlab-venv"
 TIMEOUT_MS = 120_000
 WARMUP_TRIES, WARMUP_MS = 5, 20_000
+#: runs of every cell before the checks' failure stands (see _run_all_and_check)
+CHECK_TRIES = 2
 OVERRIDES = {
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
     # every cell stays in the DOM, so selectors find widgets below the fold
@@ -199,9 +201,7 @@ def test_widgets_render_and_react_in_jupyterlab(chromium: str, lab: str) -> None
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
             _accept_kernel_dialog(page)
             _widgets_ready(page)
-            page.click("li.lm-MenuBar-item:has-text('Run')")
-            page.click("li.lm-Menu-item:has-text('Run All Cells')")
-            _check(page)
+            _run_all_and_check(page, console)
         except Exception:
             page.screenshot(path=_artifacts() / "failure.png", full_page=True)
             # the browser's errors and warnings go to the failure report (pytest prints a failed test's output)
@@ -214,6 +214,28 @@ def test_widgets_render_and_react_in_jupyterlab(chromium: str, lab: str) -> None
             raise
         finally:
             browser.close()
+
+
+def _run_all_and_check(page: Page, console: list[str]) -> None:
+    """Run every cell and check what shows; once more if the first run's widgets did not all show.
+
+    Even with the widget manager ready, a widget tree of a few hundred models sometimes comes out with a
+    branch missing ("widget model not found" in the console: the builder showed 8 of its 10 sections once in
+    a CI run, and never here in dozens of runs). A marketer mends that by running the cells again, and so does
+    this test, once: a second failure fails it. The first run's screenshot and console stay in
+    tests/artifacts/."""
+    for attempt in range(1, CHECK_TRIES + 1):
+        page.click("li.lm-MenuBar-item:has-text('Run')")
+        page.click("li.lm-Menu-item:has-text('Run All Cells')")
+        try:
+            _check(page)
+            return
+        except AssertionError:
+            if attempt == CHECK_TRIES:
+                raise
+            page.screenshot(path=_artifacts() / f"attempt-{attempt}.png", full_page=True)
+            (_artifacts() / f"attempt-{attempt}-console.log").write_text("\n".join(console), encoding="utf-8")
+            console.append(f"(run {attempt} of the cells failed its checks: the cells run again)")
 
 
 def _accept_kernel_dialog(page: Page) -> None:
