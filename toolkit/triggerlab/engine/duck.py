@@ -3,19 +3,17 @@
 Stages, each a temp table: ``targets`` (requests, :mod:`.duck_triggers`) -> ``rows`` (profiles matched,
 recipient numbers) -> ``s1`` (rules 1-7, audience SQL from :mod:`.duck_filters`) -> ``allot`` (rule 8) ->
 rendered rows (rule 9, :mod:`.duck_render`) -> ``sched`` (rules 10-11, :mod:`.duck_schedule`) -> the
-per-user pass of rules 12-13 (:mod:`.duck_deliver`) -> outcomes. Only the first stages copy every row: from
-rule 8 on, a stage holds the rows the one before left open (``s2``/``s3`` are views of ``s1`` when nothing is
-rendered; rules 12-13 write their few non-sent rows into ``sched``), and the outcomes join them once. DuckDB
-is opened through :func:`triggerlab.duck.connect`; its session zone is UTC and every wall clock comes from
-Python's zone data.
+per-user pass of rules 12-13 (:mod:`.duck_deliver`) -> outcomes (:mod:`.duck_outcomes`). Only the first
+stages copy every row: from rule 8 on, a stage holds the rows the one before left open (rule 8 updates its
+few capped rows in ``s1``; ``s3`` is a view of ``s1`` when nothing is rendered; rules 12-13 write their few
+non-sent rows into ``sched``), and the outcomes join them once. DuckDB is opened through
+:func:`triggerlab.duck.connect`; its session zone is UTC and every wall clock comes from Python's zone data.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from triggerlab.engine.duck_deliver import deliver
 from triggerlab.engine.duck_events import NEARLY_ALL, event_spans, relevant_events
 from triggerlab.engine.duck_filters import event_filter_table, property_sql, quote, quote_name
 from triggerlab.engine.duck_goal import conversion_table
+from triggerlab.engine.duck_outcomes import FINAL_REASON, FINAL_STATUS, RECIPIENT, conform, sorted_by_rid
 from triggerlab.engine.duck_render import render_rows, renders_any
 from triggerlab.engine.duck_schedule import build_offsets, delivery_local_sql, schedule_table
 from triggerlab.engine.duck_triggers import load_targets
@@ -130,20 +129,20 @@ class DuckEngine:
 
     # ---- rows: targets x matching profiles ------------------------------------------------------------
 
-    def _buckets_per_profile(self, known: list[str], kinds: int) -> bool:
+    def _buckets_per_profile(self, known: list[str], kinds: int, rows: int) -> bool:
         """Whether each profile key computes its bucket in every campaign (one md5 per key and campaign)
-        rather than each row its own (one md5 per row): when the keys times the campaigns are fewer than the
-        rows (10M rows of 3 campaigns over 1M profiles: 3M md5s instead of 10M, 0.6 s of 0.9)."""
+        rather than each of the ``rows`` its own (one md5 per row): when the keys times the campaigns are
+        fewer (10M rows of 3 campaigns over 1M profiles: 3M md5s instead of 10M, 0.6 s of 0.9)."""
         if not known or len(known) > _BUCKET_COLUMNS:
             return False
-        ((rows,),) = self.sql("SELECT count(*) FROM targets WHERE invalid IS NULL").fetchall()
-        return bool(len(known) * kinds * self.inputs.profiles.height < rows)
+        return len(known) * kinds * self.inputs.profiles.height < rows
 
     def rows(self) -> None:
-        used = {
-            kind for (kind,) in self.sql("SELECT DISTINCT kind FROM targets WHERE invalid IS NULL").fetchall()
-        }
-        kinds = [k for k in TO_KINDS if k in self.profile_schema and k in used] or ["identity"]
+        # the valid targets by kind of key: the kinds to join on, and how many rows there are
+        counted = dict(
+            self.sql("SELECT kind, count(*) FROM targets WHERE invalid IS NULL GROUP BY kind").fetchall()
+        )
+        kinds = [k for k in TO_KINDS if k in self.profile_schema and k in counted] or ["identity"]
         zone_expr = "NULL"
         if "timezone" in self.profile_schema:
             zone_expr = f"CASE WHEN list_contains({_list(sorted(self.zones))}, timezone) THEN timezone END"
@@ -152,7 +151,7 @@ class DuckEngine:
         identity = "CAST(identity AS VARCHAR)"
         system = _BUCKET.format(salt=quote(common.SYSTEM_SALT), identity=identity)
         known = sorted(self.inputs.campaigns)
-        per_profile = self._buckets_per_profile(known, len(kinds))
+        per_profile = self._buckets_per_profile(known, len(kinds), sum(counted.values()))
         campaign_buckets = "".join(
             f", {_BUCKET.format(salt=quote(cid), identity=identity)}::UTINYINT AS p_b{index}"
             for index, cid in enumerate(known if per_profile else [])
@@ -312,7 +311,7 @@ class DuckEngine:
             SELECT rid, request_id, received_at, campaign_id, identity, zone, pidx,
                 bucket,
                    -- a status is one byte per row (most rows' reason is one of a few texts, filled in at
-                   -- the end: see _FINAL_REASON)
+                   -- the end: see FINAL_REASON)
                    CAST(CASE WHEN invalid IS NOT NULL THEN 'invalid_request'
                         WHEN NOT known THEN 'unknown_campaign'
                         WHEN sched_start IS NOT NULL AND received_at < sched_start THEN 'campaign_inactive'
@@ -364,7 +363,6 @@ class DuckEngine:
             """UPDATE s1 SET status = 'target_capped', reason = a.reason_capped FROM allot a
             WHERE s1.status IS NULL AND s1.campaign_id = a.campaign_id AND s1.identity = a.identity"""
         )
-        self.sql("CREATE OR REPLACE TEMP VIEW s2 AS SELECT * FROM s1")
 
     # ---- rules 9-11 -----------------------------------------------------------------------------------
 
@@ -373,17 +371,17 @@ class DuckEngine:
         # payloads stay in ``rows`` until here: only the rows rendered read them, no stage copies them
         self.sql(
             """CREATE OR REPLACE TEMP VIEW at9 AS
-            SELECT s.*, r.payload FROM s2 s JOIN rows r USING (rid) WHERE s.status IS NULL"""
+            SELECT s.*, r.payload FROM s1 s JOIN rows r USING (rid) WHERE s.status IS NULL"""
         )
         rendered = render_rows(self.con, "at9", self.inputs, progress)
         self.drop_views("at9")
         self.drop("rows")
         if rendered.is_empty():
             # nothing rendered (every campaign always renders, static mode): rule 9 changes no row, so s3 is
-            # s2 itself, not a copy of every row
+            # s1 itself, not a copy of every row
             self.sql(
                 """CREATE OR REPLACE TEMP VIEW s3 AS
-                SELECT *, NULL::VARCHAR[] AS missing_keys, NULL::VARCHAR AS fields FROM s2"""
+                SELECT *, NULL::VARCHAR[] AS missing_keys, NULL::VARCHAR AS fields FROM s1"""
             )
             return
         self._table("rendered", rendered)
@@ -392,9 +390,8 @@ class DuckEngine:
             SELECT s.* REPLACE (coalesce(s.status, r.r_status) AS status,
                                 CASE WHEN s.status IS NULL THEN r.r_reason ELSE s.reason END AS reason),
                    r.missing_keys, r.fields
-            FROM s2 s LEFT JOIN rendered r USING (rid)"""
+            FROM s1 s LEFT JOIN rendered r USING (rid)"""
         )
-        self.drop_views("s2")
         self.drop("s1", "allot", "rendered")
 
     def schedule(self) -> None:
@@ -495,7 +492,7 @@ class DuckEngine:
         goals = sorted(cid for cid, campaign in self.inputs.campaigns.items() if campaign.goal is not None)
         frame = self.frame(
             f"""SELECT f.rid, f.request_id, f.campaign_id, f.identity, f.received_at,
-                   {_FINAL_STATUS} AS status, {_FINAL_REASON} AS reason, f.bucket, t.delivery_at,
+                   {FINAL_STATUS} AS status, {FINAL_REASON} AS reason, f.bucket, t.delivery_at,
                    CASE WHEN t.off_d IS NOT NULL THEN {local} END AS delivery_local,
                    CASE WHEN t.delivery_at IS NOT NULL THEN t.delivery_at > f.received_at END AS delayed,
                    f.missing_keys,
@@ -512,8 +509,8 @@ class DuckEngine:
         if self.inputs.render == "static":
             return None
         return self.frame(
-            f"""SELECT f.request_id, f.rid & {_RECIPIENT} AS recipient, f.campaign_id, f.identity,
-                   {_FINAL_STATUS} AS status, t.delivery_at, f.fields
+            f"""SELECT f.request_id, f.rid & {RECIPIENT} AS recipient, f.campaign_id, f.identity,
+                   {FINAL_STATUS} AS status, t.delivery_at, f.fields
             FROM (SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY rid) AS nth FROM s3
                   WHERE fields IS NOT NULL) f
             LEFT JOIN sched t USING (rid)
@@ -528,48 +525,9 @@ _BUCKET = "((md5_number({salt} || '|' || {identity}) >> 64)::UBIGINT % 100)::BIG
 #: the most campaigns whose buckets the profile keys carry, a column each (see _buckets_per_profile)
 _BUCKET_COLUMNS = 16
 
-#: a row's ``rid`` is its line shifted 32 bits left plus its recipient number
-_RECIPIENT = 0xFFFFFFFF
-
-#: the reasons of rules 5-7, the same for every row: ``s1`` leaves them out (a text per row: a third of s1)
-_SHARED_REASONS = {
-    "not_in_segment": common.NOT_IN_SEGMENT,
-    "system_control": common.SYSTEM_CONTROL,
-    "control": common.CONTROL,
-}
-#: a row's status and reason from ``f`` (rules 1-9, ``s3``) and ``t`` (rules 10-13, ``sched``): a row with no
-#: status after rule 9 is in ``sched``, and one with none there either is sent
-_FINAL_STATUS = "coalesce(f.status::VARCHAR, t.status, 'sent')"
-_FINAL_REASON = (
-    "CASE WHEN f.status IS NOT NULL THEN coalesce(f.reason, CASE f.status::VARCHAR "
-    + " ".join(f"WHEN {quote(status)} THEN {quote(text)}" for status, text in _SHARED_REASONS.items())
-    + " END) ELSE t.reason END"
-)
-
 
 def _list(values: list[str]) -> str:
     return "[" + ", ".join(quote(v) for v in values) + "]::VARCHAR[]"
-
-
-def _sorted_by_rid(columns: list[pl.Series]) -> pl.DataFrame:
-    """The frame of ``columns`` in ``rid`` order, with ``line`` and ``recipient`` read from the sorted ``rid``
-    (cheaper than two more columns to transfer and gather), sorted column by column: the list is the
-    only holder of each unsorted column, so replacing it frees it and only the columns being gathered are held
-    twice (a whole-frame sort holds every row twice). Each column is made one chunk first: a gather from
-    DuckDB's dozens of Arrow batches costs three to four times a rechunk and a gather from one. Columns are
-    gathered on several threads (polars lets go of the GIL): 10M rows in 1.1-1.5 s instead of 1.8-2.9 s."""
-    rid = next(index for index, column in enumerate(columns) if column.name == "rid")
-    order = columns[rid].arg_sort()
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        for index, gathered in enumerate(pool.map(lambda column: column.rechunk().gather(order), columns)):
-            columns[index] = gathered
-    return pl.DataFrame(columns).with_columns(
-        line=pl.col("rid") // (_RECIPIENT + 1), recipient=pl.col("rid").and_(_RECIPIENT)
-    )
-
-
-def _conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
-    return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
 
 def run_duck(
@@ -604,10 +562,10 @@ def run_duck(
     finally:
         engine.close()
     # sorted once DuckDB has let go of its tables, so the two never hold memory at the same time
-    outcomes = _conform(_sorted_by_rid(unsorted), OUTCOMES_SCHEMA)
+    outcomes = conform(sorted_by_rid(unsorted), OUTCOMES_SCHEMA)
     output = EngineOutput(
         outcomes,
-        None if messages is None else _conform(messages, MESSAGES_SCHEMA),
+        None if messages is None else conform(messages, MESSAGES_SCHEMA),
         zone_warnings(inputs.profiles, inputs.settings),
     )
     return requests, output

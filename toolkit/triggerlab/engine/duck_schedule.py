@@ -44,13 +44,13 @@ def build_offsets(con: duckdb.DuckDBPyConnection, zones: list[str], first: date,
         WITH spans AS (
             SELECT zone, since, off FROM tz_offsets
             UNION ALL
-            SELECT zone, '-infinity'::TIMESTAMPTZ, NULL FROM tz_offsets GROUP BY zone)
+            SELECT zone, '-infinity'::TIMESTAMPTZ, NULL FROM tz_offsets GROUP BY zone),
+        written AS (SELECT *, {_suffix_sql("off")} AS suffix FROM spans)
         SELECT zone, since, lead(since) OVER w AS change,
                coalesce(lead(since) OVER w, 'infinity'::TIMESTAMPTZ) AS until,
                coalesce(lead(since, 2) OVER w, 'infinity'::TIMESTAMPTZ) AS next_until,
-               off, lead(off) OVER w AS next_off, {_suffix_sql("off")} AS suffix,
-               lead({_suffix_sql("off")}) OVER w AS next_suffix
-        FROM spans WINDOW w AS (PARTITION BY zone ORDER BY since)"""
+               off, lead(off) OVER w AS next_off, suffix, lead(suffix) OVER w AS next_suffix
+        FROM written WINDOW w AS (PARTITION BY zone ORDER BY since)"""
     )
 
 
@@ -99,23 +99,21 @@ def schedule_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
                            WHEN delivery_at < until_c THEN 'c' END AS span
             FROM timed),
         kept AS (
-            SELECT *,
-                   CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN NULL
-                        ELSE delivery_at END AS kept_at,
+            SELECT *, has_dnd AND dnd_discard AND delivery_at <> received_at AS discarded,
                    CASE span WHEN 'r' THEN off_r WHEN 'c' THEN off_c END AS off_at,
                    CASE span WHEN 'r' THEN suffix_r WHEN 'c' THEN suffix_c END AS suffix_at
             FROM placed)
         SELECT {kept},
-               kept_at AS delivery_at,
-               CASE WHEN kept_at IS NOT NULL THEN off_at END AS off_d,
-               CASE WHEN kept_at IS NOT NULL THEN suffix_at END AS suffix_d,
-               CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN 'dnd_discarded'
+               CASE WHEN discarded THEN NULL ELSE delivery_at END AS delivery_at,
+               CASE WHEN NOT discarded THEN off_at END AS off_d,
+               CASE WHEN NOT discarded THEN suffix_at END AS suffix_d,
+               CASE WHEN discarded THEN 'dnd_discarded'
                     WHEN sched_end IS NOT NULL AND delivery_at >= sched_end THEN 'expired'
                     WHEN max_delay_s IS NOT NULL AND delivery_at > received_at + to_seconds(max_delay_s)
                         THEN 'expired'
                     WHEN max_delay_mo IS NOT NULL AND delivery_at > received_at + to_months(max_delay_mo)
                         THEN 'expired' END AS status,
-               CASE WHEN has_dnd AND dnd_discard AND delivery_at <> received_at THEN reason_dnd
+               CASE WHEN discarded THEN reason_dnd
                     WHEN sched_end IS NOT NULL AND delivery_at >= sched_end THEN $end_reason
                     WHEN delivery_at > received_at + to_seconds(coalesce(max_delay_s, 0))
                          AND max_delay_s IS NOT NULL THEN reason_delay
