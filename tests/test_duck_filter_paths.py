@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -70,4 +71,22 @@ def test_window_counts_from_its_first_instant_to_just_before_the_trigger(
     # rid 1: exactly the events at T-1d and T-1s (2 events, 10.5 in all); rid 2: no event; rid 3 (window
     # [T-2d, T-1d)): only the one at T-1d-1s
     assert con.sql("SELECT rid, ok FROM ef ORDER BY rid").fetchall() == [(1, True), (2, False), (3, False)]
+    con.close()
+
+
+def test_the_pairs_counted_are_those_a_join_makes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """u1 has 2 rows and 5 Charged events (10 pairs), u2 no event, u3 no row: 10 pairs in all."""
+    counted: list[int] = []
+
+    def pairs(con: duckdb.DuckDBPyConnection, name: str) -> int:
+        counted.append(original(con, name))
+        return counted[-1]
+
+    original = duck_filters._pairs
+    monkeypatch.setattr(duck_filters, "_pairs", pairs)
+    con = connect()
+    con.register("events", EVENTS.to_arrow())
+    con.register("batch", ROWS.to_arrow())
+    event_filter_table(con, "ef", EventFilter.model_validate({"event": "Charged"}), "batch", EVENTS.schema)
+    assert counted == [10]
     con.close()

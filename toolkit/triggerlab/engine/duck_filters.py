@@ -198,10 +198,12 @@ def event_filter_table(
             )
     summed = "".join(f", {value} AS {label}" for label, value in values.items())
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_rows AS SELECT rid, identity, received_at FROM {rows}")
+    # each event carries its user's number of rows: their sum is how many pairs a join of the two makes
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name}_ev AS
-        SELECT identity, ts{summed} FROM events
-        WHERE {" AND ".join(where)} AND identity IN (SELECT identity FROM {name}_rows)"""
+        SELECT e.*, u.n AS rows_of_user
+        FROM (SELECT identity, ts{summed} FROM events WHERE {" AND ".join(where)}) e
+        JOIN (SELECT identity, count(*) AS n FROM {name}_rows GROUP BY identity) u ON u.identity = e.identity"""
     )
     back = None if rule.within is None else _interval(rule.within)
     if _pairs(con, name) <= PAIRS_PER_ROW * row_count(con, f"{name}_rows"):
@@ -228,11 +230,7 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 def _pairs(con: duckdb.DuckDBPyConnection, name: str) -> int:
     """How many (row, event of the same user) pairs a join of ``{name}_rows`` and ``{name}_ev`` makes."""
-    row = con.execute(
-        f"""SELECT coalesce(sum(r.n * e.n), 0) FROM
-            (SELECT identity, count(*) AS n FROM {name}_rows GROUP BY identity) r
-            JOIN (SELECT identity, count(*) AS n FROM {name}_ev GROUP BY identity) e USING (identity)"""
-    ).fetchone()
+    row = con.execute(f"SELECT coalesce(sum(rows_of_user), 0) FROM {name}_ev").fetchone()
     assert row is not None
     return int(row[0])
 
