@@ -11,6 +11,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -86,6 +87,25 @@ def test_window_is_open_at_the_trigger_and_closed_at_its_end(
     # conv lists the rows that convert
     assert con.sql("SELECT rid FROM conv ORDER BY rid").fetchall() == [(2,), (5,), (6,)]
     assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'conv_ev'").fetchall() == [(0,)]
+    con.close()
+
+
+def test_the_pairs_counted_are_those_the_hash_join_makes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Goal events in their goal's span (Charged after T up to T+2d, Viewed up to T+1h): u1's Charged one (u1
+    has 2 Charged rows), u3's first (1 row) and u1's Viewed one (2 rows): 5 pairs."""
+    counted: list[int] = []
+
+    def pairs(con: duckdb.DuckDBPyConnection, rows: str) -> int:
+        counted.append(original(con, rows))
+        return counted[-1]
+
+    original = duck_goal._pairs
+    monkeypatch.setattr(duck_goal, "_pairs", pairs)
+    con = connect()
+    con.register("events", EVENTS.to_arrow())
+    con.register("grouped", ROWS.to_arrow())
+    conversion_table(con, "grouped")
+    assert counted == [5]
     con.close()
 
 

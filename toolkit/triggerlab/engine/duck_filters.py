@@ -203,7 +203,8 @@ def event_filter_table(
         f"""CREATE OR REPLACE TEMP TABLE {name}_ev AS
         SELECT e.*, u.n AS rows_of_user
         FROM (SELECT identity, ts{summed} FROM events WHERE {" AND ".join(where)}) e
-        JOIN (SELECT identity, count(*) AS n FROM {name}_rows GROUP BY identity) u ON u.identity = e.identity"""
+        JOIN (SELECT identity, count(*) AS n FROM {name}_rows GROUP BY identity) u
+            ON u.identity = e.identity"""
     )
     back = None if rule.within is None else _interval(rule.within)
     if _pairs(con, name) <= PAIRS_PER_ROW * row_count(con, f"{name}_rows"):

@@ -21,14 +21,17 @@ def conversion_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     """Create temp table ``conv(rid)``: the rows of ``rows(rid, identity, goal_event, received_at, closes)``
     that convert, from the goal events in ``events(identity, event, ts)``; the others do not.
 
-    Only events of a goal's name between that goal's first trigger and last window end are read: a range
-    on a small join (the events were cut to the batch's users already when it names few of them; checking
-    each event's user against the rows' here cost twice as much at 10M rows, and dropped a tenth less)."""
+    Only events of a goal's name between that goal's first trigger and last window end, of users with rows
+    of that goal, are kept; each carries its user's number of such rows, so the pairs the hash join would
+    make are one sum over them (10M rows: 0.98 s for the events, the count and the join, against 1.22 s when
+    the pairs came from grouping the rows and the events apart and joining the two)."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE conv_ev AS
-        SELECT e.identity, e.event, e.ts FROM events e
+        SELECT e.identity, e.event, e.ts, u.n AS rows_of_user FROM events e
         JOIN (SELECT goal_event, min(received_at) AS low, max(closes) AS high FROM {rows} GROUP BY ALL) s
-            ON e.event = s.goal_event AND e.ts > s.low AND e.ts <= s.high"""
+            ON e.event = s.goal_event AND e.ts > s.low AND e.ts <= s.high
+        JOIN (SELECT identity, goal_event, count(*) AS n FROM {rows} GROUP BY ALL) u
+            ON u.identity = e.identity AND u.goal_event = e.event"""
     )
     if _pairs(con, rows) <= PAIRS_PER_ROW * row_count(con, rows):
         _joined(con, rows)
@@ -39,12 +42,7 @@ def conversion_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
 
 def _pairs(con: duckdb.DuckDBPyConnection, rows: str) -> int:
     """How many (row, goal event of the same user) pairs the hash join would make."""
-    row = con.execute(
-        f"""SELECT coalesce(sum(r.n * e.n), 0) FROM
-            (SELECT identity, goal_event AS event, count(*) AS n FROM {rows} GROUP BY ALL) r
-            JOIN (SELECT identity, event, count(*) AS n FROM conv_ev GROUP BY ALL) e
-            USING (identity, event)"""
-    ).fetchone()
+    row = con.execute("SELECT coalesce(sum(rows_of_user), 0) FROM conv_ev").fetchone()
     assert row is not None
     return int(row[0])
 
