@@ -204,14 +204,19 @@ class DuckEngine:
             LEFT JOIN tl_keys k ON t.invalid IS NULL AND {same.format(k="k")}"""
         single = matched.format(targets=f"(SELECT {columns} FROM targets ANTI JOIN tl_multi USING (line))")
         several = matched.format(targets="(FROM targets SEMI JOIN tl_multi USING (line))")
+        # the key's kind and value only name an unknown user (the others' identity is their profile's)
+        kept = columns.replace(
+            "kind, value",
+            "CASE WHEN pidx IS NULL THEN kind END AS kind, CASE WHEN pidx IS NULL THEN value END AS value",
+        )
         self.sql(
             f"""CREATE OR REPLACE TEMP TABLE rows AS
-            SELECT line << 32 AS rid, {columns}, pidx, 0::BIGINT AS recipient, identity, zone, sys_bucket,
+            SELECT line << 32 AS rid, {kept}, pidx, 0::BIGINT AS recipient, identity, zone, sys_bucket,
                 bucket
             FROM ({single})
             UNION ALL
             SELECT (line << 32) + recipient AS rid, * FROM (
-                SELECT {columns}, pidx,
+                SELECT {kept}, pidx,
                        row_number() OVER (PARTITION BY line ORDER BY el, ipos, tpos, pidx) - 1 AS recipient,
                        identity, zone, sys_bucket, bucket
                 FROM ({several}))""",
