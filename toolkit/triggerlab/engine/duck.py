@@ -205,18 +205,18 @@ class DuckEngine:
         single = matched.format(targets=f"(SELECT {columns} FROM targets ANTI JOIN tl_multi USING (line))")
         several = matched.format(targets="(FROM targets SEMI JOIN tl_multi USING (line))")
         # the key's kind and value only name an unknown user (the others' identity is their profile's)
-        kept = columns.replace(
+        kept = columns.removeprefix("line, ").replace(
             "kind, value",
             "CASE WHEN pidx IS NULL THEN kind END AS kind, CASE WHEN pidx IS NULL THEN value END AS value",
         )
+        # no line or recipient: the rid holds both
         self.sql(
             f"""CREATE OR REPLACE TEMP TABLE rows AS
-            SELECT line << 32 AS rid, {kept}, pidx, 0::BIGINT AS recipient, identity, zone, sys_bucket,
-                bucket
+            SELECT line << 32 AS rid, {kept}, pidx, identity, zone, sys_bucket, bucket
             FROM ({single})
             UNION ALL
-            SELECT (line << 32) + recipient AS rid, * FROM (
-                SELECT {kept}, pidx,
+            SELECT (line << 32) + recipient AS rid, * EXCLUDE (line, recipient) FROM (
+                SELECT line, {kept}, pidx,
                        row_number() OVER (PARTITION BY line ORDER BY el, ipos, tpos, pidx) - 1 AS recipient,
                        identity, zone, sys_bucket, bucket
                 FROM ({several}))""",
