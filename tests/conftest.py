@@ -40,6 +40,19 @@ def simulate_sample(campaigns: Sequence[Path], **options: Any) -> SimulationResu
     )
 
 
+def recorded(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[Any]:
+    """What ``owner.name`` returns, call by call, while it keeps working as before."""
+    results: list[Any] = []
+    original = getattr(owner, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        results.append(original(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(owner, name, recording)
+    return results
+
+
 @pytest.fixture
 def sample_dir() -> Path:
     return SAMPLE

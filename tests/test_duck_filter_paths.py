@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
+from tests.conftest import recorded
 from tests.engine_scenarios import assert_engines_agree_on_scenarios
 from triggerlab.audience import EventFilter
 from triggerlab.duck import connect
@@ -76,14 +76,7 @@ def test_window_counts_from_its_first_instant_to_just_before_the_trigger(
 
 def test_the_pairs_counted_are_those_a_join_makes(monkeypatch: pytest.MonkeyPatch) -> None:
     """u1 has 2 rows and 5 Charged events (10 pairs), u2 no event, u3 no row: 10 pairs in all."""
-    counted: list[int] = []
-
-    def pairs(con: duckdb.DuckDBPyConnection, name: str) -> int:
-        counted.append(original(con, name))
-        return counted[-1]
-
-    original = duck_filters._pairs
-    monkeypatch.setattr(duck_filters, "_pairs", pairs)
+    counted = recorded(monkeypatch, duck_filters, "pair_count")
     con = connect()
     con.register("events", EVENTS.to_arrow())
     con.register("batch", ROWS.to_arrow())

@@ -11,11 +11,10 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
-from tests.conftest import SAMPLE, simulate_sample
+from tests.conftest import SAMPLE, recorded, simulate_sample
 from tests.engine_scenarios import assert_engines_agree_on_scenarios
 from triggerlab.duck import connect
 from triggerlab.engine import duck_goal
@@ -93,14 +92,7 @@ def test_window_is_open_at_the_trigger_and_closed_at_its_end(
 def test_the_pairs_counted_are_those_the_hash_join_makes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Goal events in their goal's span (Charged after T up to T+2d, Viewed up to T+1h): u1's Charged one (u1
     has 2 Charged rows), u3's first (1 row) and u1's Viewed one (2 rows): 5 pairs."""
-    counted: list[int] = []
-
-    def pairs(con: duckdb.DuckDBPyConnection, rows: str) -> int:
-        counted.append(original(con, rows))
-        return counted[-1]
-
-    original = duck_goal._pairs
-    monkeypatch.setattr(duck_goal, "_pairs", pairs)
+    counted = recorded(monkeypatch, duck_goal, "pair_count")
     con = connect()
     con.register("events", EVENTS.to_arrow())
     con.register("grouped", ROWS.to_arrow())

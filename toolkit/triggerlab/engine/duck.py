@@ -205,9 +205,9 @@ class DuckEngine:
         single = matched.format(targets=f"(SELECT {columns} FROM targets ANTI JOIN tl_multi USING (line))")
         several = matched.format(targets="(FROM targets SEMI JOIN tl_multi USING (line))")
         # the key's kind and value only name an unknown user (the others' identity is their profile's)
-        kept = columns.removeprefix("line, ").replace(
-            "kind, value",
-            "CASE WHEN pidx IS NULL THEN kind END AS kind, CASE WHEN pidx IS NULL THEN value END AS value",
+        kept = (
+            "request_id, received_at, campaign_id, CASE WHEN pidx IS NULL THEN kind END AS kind,"
+            f" CASE WHEN pidx IS NULL THEN value END AS value, {payload}, invalid"
         )
         # no line or recipient: the rid holds both
         self.sql(
@@ -312,7 +312,6 @@ class DuckEngine:
                        c.system, g.rid IS NULL AS in_segment
                 FROM rows r LEFT JOIN camps c ON r.invalid IS NULL AND c.campaign_id = r.campaign_id
                 LEFT JOIN seg g ON g.rid = r.rid)
-            -- no line or recipient: the rid holds both, and orders rows as they do
             SELECT rid, request_id, received_at, campaign_id, identity, zone, pidx,
                 bucket,
                    -- a status is one byte per row (most rows' reason is one of a few texts, filled in at

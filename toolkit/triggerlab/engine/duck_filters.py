@@ -17,7 +17,15 @@ from triggerlab.audience import Aggregate, EventFilter, PropertyFilter
 from triggerlab.durations import parse_duration
 from triggerlab.engine.values import WHITESPACE, as_number, as_text
 
-__all__ = ["PAIRS_PER_ROW", "event_filter_table", "property_sql", "quote", "quote_name", "row_count"]
+__all__ = [
+    "PAIRS_PER_ROW",
+    "event_filter_table",
+    "pair_count",
+    "property_sql",
+    "quote",
+    "quote_name",
+    "row_count",
+]
 
 _WS = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in WHITESPACE) + "]"
 _DEC = "DECIMAL(38, 10)"
@@ -207,7 +215,7 @@ def event_filter_table(
             ON u.identity = e.identity"""
     )
     back = None if rule.within is None else _interval(rule.within)
-    if _pairs(con, name) <= PAIRS_PER_ROW * row_count(con, f"{name}_rows"):
+    if pair_count(con, f"{name}_ev") <= PAIRS_PER_ROW * row_count(con, f"{name}_rows"):
         _joined_totals(con, name, back, list(values))
     else:
         _sorted_totals(con, name, back, list(values))
@@ -229,9 +237,10 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0])
 
 
-def _pairs(con: duckdb.DuckDBPyConnection, name: str) -> int:
-    """How many (row, event of the same user) pairs a join of ``{name}_rows`` and ``{name}_ev`` makes."""
-    row = con.execute(f"SELECT coalesce(sum(rows_of_user), 0) FROM {name}_ev").fetchone()
+def pair_count(con: duckdb.DuckDBPyConnection, events: str) -> int:
+    """How many (row, event of the same user) pairs a join of the rows with ``events`` makes, each event
+    carrying its user's number of rows (``rows_of_user``)."""
+    row = con.execute(f"SELECT coalesce(sum(rows_of_user), 0) FROM {events}").fetchone()
     assert row is not None
     return int(row[0])
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
-from triggerlab.engine.duck_filters import PAIRS_PER_ROW, row_count
+from triggerlab.engine.duck_filters import PAIRS_PER_ROW, pair_count, row_count
 
 __all__ = ["conversion_table"]
 
@@ -33,18 +33,11 @@ def conversion_table(con: duckdb.DuckDBPyConnection, rows: str) -> None:
         JOIN (SELECT identity, goal_event, count(*) AS n FROM {rows} GROUP BY ALL) u
             ON u.identity = e.identity AND u.goal_event = e.event"""
     )
-    if _pairs(con, rows) <= PAIRS_PER_ROW * row_count(con, rows):
+    if pair_count(con, "conv_ev") <= PAIRS_PER_ROW * row_count(con, rows):
         _joined(con, rows)
     else:
         _as_of(con, rows)
     con.execute("DROP TABLE conv_ev")
-
-
-def _pairs(con: duckdb.DuckDBPyConnection, rows: str) -> int:
-    """How many (row, goal event of the same user) pairs the hash join would make."""
-    row = con.execute("SELECT coalesce(sum(rows_of_user), 0) FROM conv_ev").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def _joined(con: duckdb.DuckDBPyConnection, rows: str) -> None:
